@@ -1,0 +1,100 @@
+/**
+ * `@tinyvision/tensor`: tensors, dtypes, ops, autograd, the graph IR and the backend plugin interface.
+ *
+ * @example
+ * ```ts
+ * import { registerBackend, tensor, add } from '@tinyvision/tensor';
+ * import { cpu } from '@tinyvision/backend-cpu';
+ * registerBackend(cpu());
+ * add(tensor([1, 2]), 1).toArray(); // [2, 3]
+ * ```
+ * @packageDocumentation
+ */
+
+export type { GradContext, GradFunc } from './autograd/gradients.js';
+export type {
+  Attrs,
+  Backend,
+  BackendInfo,
+  DataHandle,
+  KernelConfig,
+  KernelContext,
+  KernelFunc,
+  SelfCheckResult,
+  TensorInfo,
+} from './backend/backend-spec-v1.js';
+export type * from './backend/kernel-names.js';
+export * as kernelNames from './backend/kernel-names.js';
+export {
+  type BackendRegistration,
+  type BackendStatus,
+  findBackend,
+  getBackend,
+  getKernel,
+  listBackends,
+  registerBackend,
+  useBackend,
+} from './backend/registry.js';
+export { arange, fromStorage, full, ones, rand, randn, type TensorLike, tensor, zeros } from './creation.js';
+export {
+  allocStorage,
+  assertDType,
+  bfloat16BitsToFloat32,
+  bytesPerElement,
+  castValues,
+  DTYPES,
+  type DType,
+  type DTypeStorage,
+  float16BitsToFloat32,
+  float32ToBFloat16Bits,
+  float32ToFloat16Bits,
+  fromFloat32,
+  isFloat,
+  isInt,
+  type TypedArray,
+  toFloat32,
+} from './dtype.js';
+export {
+  type FallbackRecord,
+  getFallbackReport,
+  isGradEnabled,
+  keep,
+  noGrad,
+  resetFallbackReport,
+  runComposite,
+  runKernel,
+  type TidyResult,
+  type TraceHook,
+  tidy,
+} from './engine.js';
+export {
+  BackendInitError,
+  BackendNotFoundError,
+  DisposedTensorError,
+  DTypeError,
+  FormatError,
+  GraphError,
+  InvalidArgumentError,
+  KernelNotFoundError,
+  ShapeError,
+  TinyVisionError,
+  UnsupportedOpError,
+} from './errors/index.js';
+export { encodeNpy, type NpyArray, parseNpy } from './io/npy.js';
+export { contiguous } from './ops/copy.js';
+export * from './ops/elementwise.js';
+export * from './ops/movement.js';
+export * from './ops/reduce.js';
+export { type QuantParams, qRange, quantParams } from './quant.js';
+export { defaultRng, manualSeed, Rng } from './random.js';
+export {
+  broadcastShapes,
+  contiguousStrides,
+  fmtShape,
+  normalizeAxes,
+  normalizeAxis,
+  type Shape,
+  shapesEqual,
+  sizeOf,
+} from './shape.js';
+export { type NestedArray, Tensor } from './tensor.js';

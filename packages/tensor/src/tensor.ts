@@ -1,0 +1,171 @@
+import { backward } from './autograd/backward.js';
+import type { DType, TypedArray } from './dtype.js';
+import { isFloat, toFloat32 } from './dtype.js';
+import { type GradNode, nextTensorId, readAsync, readSync, type Storage, trackTensor } from './engine.js';
+import { DTypeError } from './errors/index.js';
+import type { QuantParams } from './quant.js';
+import { fmtShape, sizeOf } from './shape.js';
+
+/** Nested number arrays as returned by {@link Tensor.toArray}. */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * An n-dimensional array on a backend. Create tensors with `tensor()`, `zeros()`, `randn()`…; compute with
+ * the op functions (`add`, `conv2d`, …). Views (reshape, transpose, slice) share storage.
+ *
+ * @example
+ * ```ts
+ * const x = tensor([1, 2, 3, 4], [2, 2]);
+ * x.shape; // [2, 2]
+ * x.toArray(); // [[1, 2], [3, 4]]
+ * ```
+ */
+export class Tensor {
+  /** Unique id (creation order). */
+  readonly id: number;
+  /** Whether autograd tracks this tensor. Set on leaves with {@link Tensor.requiresGrad_}. */
+  requiresGrad = false;
+  /** Accumulated gradient of a leaf after `backward()`. */
+  grad: Tensor | null = null;
+  /** Optional name (parameters carry their state-dict name). */
+  name?: string;
+  /** @internal */
+  gradNode: GradNode | null = null;
+  /** @internal */
+  kept = false;
+  private disposed = false;
+
+  /** @internal */
+  constructor(
+    /** @internal */ readonly storage: Storage,
+    /** Dims, outermost first. */ readonly shape: readonly number[],
+    /** Element strides of this view into its storage. */ readonly strides: readonly number[],
+    /** Element offset of this view into its storage. */ readonly offset: number,
+    /** Element type. */ readonly dtype: DType,
+    /** Quantization parameters (quantized tensors only). */ readonly quant?: QuantParams,
+  ) {
+    this.id = nextTensorId();
+    storage.refs++;
+    trackTensor(this);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** Number of dims. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Name of the backend holding the data. */
+  get backend(): string {
+    return this.storage.backend.name;
+  }
+
+  /** Whether {@link Tensor.dispose} was called. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /**
+   * Values as a contiguous typed array in the storage dtype (float16/bfloat16 as raw bits). Works on every backend.
+   * @returns a copy of the data
+   */
+  data(): Promise<TypedArray> {
+    return readAsync(this);
+  }
+
+  /**
+   * Synchronous {@link Tensor.data}, for backends that can read synchronously (CPU, WASM).
+   * @returns a copy of the data
+   */
+  dataSync(): TypedArray {
+    return readSync(this);
+  }
+
+  /**
+   * Values decoded to float32 (16-bit floats decoded, integers converted), synchronously.
+   * @returns a new Float32Array
+   */
+  toFloat32(): Float32Array {
+    const v = this.dataSync();
+    return this.dtype === 'float32' ? (v as Float32Array) : toFloat32(v, this.dtype);
+  }
+
+  /**
+   * Values as nested arrays (16-bit floats decoded).
+   * @returns nested arrays matching the shape, or a number for a scalar
+   */
+  toArray(): NestedArray {
+    const flat = isFloat(this.dtype) ? this.toFloat32() : this.dataSync();
+    const build = (dim: number, off: number): NestedArray => {
+      if (dim === this.rank) return flat[off]!;
+      const step = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, off + i * step));
+    };
+    return build(0, 0);
+  }
+
+  /**
+   * The single value of a one-element tensor.
+   * @returns the value
+   * @throws {DTypeError} when the tensor has more than one element
+   */
+  item(): number {
+    if (this.size !== 1)
+      throw new DTypeError(
+        `item: tensor has ${this.size} elements, expected 1 (shape ${fmtShape(this.shape)})`,
+      );
+    return isFloat(this.dtype) ? this.toFloat32()[0]! : this.dataSync()[0]!;
+  }
+
+  /**
+   * Marks this (leaf) tensor as requiring gradients.
+   * @param flag - on or off
+   * @returns this tensor
+   * @throws {DTypeError} for non-float tensors
+   */
+  requiresGrad_(flag = true): this {
+    if (flag && !isFloat(this.dtype))
+      throw new DTypeError(`requiresGrad_: dtype ${this.dtype} cannot require grad`);
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /**
+   * Reverse-mode autodiff from this tensor: accumulates `.grad` on every leaf that requires grad.
+   * @param grad - upstream gradient (default: ones; required unless this is a scalar)
+   * @param opts - `retainGraph` keeps the graph for another backward
+   */
+  backward(grad?: Tensor, opts: { retainGraph?: boolean } = {}): void {
+    backward(this, grad, opts);
+  }
+
+  /**
+   * A tensor sharing this data but cut off from autograd.
+   * @returns the detached view
+   */
+  detach(): Tensor {
+    return new Tensor(this.storage, this.shape, this.strides, this.offset, this.dtype, this.quant);
+  }
+
+  /** Releases this tensor's reference to its data (the data is freed when no view uses it). Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.gradNode = null;
+    this.storage.release();
+  }
+
+  /** `using` support: disposes the tensor. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Short description: `Tensor(float32, [2,3], cpu)`. */
+  toString(): string {
+    return `Tensor(${this.dtype}, ${fmtShape(this.shape)}, ${this.backend})`;
+  }
+}

@@ -1,0 +1,5 @@
+/**
+ * `@tinyvision/tensor/testing`: the conformance suite every backend runs against itself.
+ * @packageDocumentation
+ */
+export {};

@@ -7,6 +7,7 @@ export const config = defineConfig({
   sourcemap: true,
   clean: true,
   treeshake: true,
+  shims: true,
   target: 'es2022',
 });
 // tsup reads the default export of its config file; this is the one place a default export is allowed.

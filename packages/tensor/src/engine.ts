@@ -2,9 +2,15 @@ import type { Attrs, Backend, DataHandle, KernelConfig, TensorInfo } from './bac
 import { StridedCopy } from './backend/kernel-names.js';
 import { findBackend, getBackend, getKernel } from './backend/registry.js';
 import { allocStorage, type DType, isFloat, type TypedArray } from './dtype.js';
-import { DisposedTensorError, InvalidArgumentError, KernelNotFoundError } from './errors/index.js';
+import {
+  DisposedTensorError,
+  DTypeError,
+  InvalidArgumentError,
+  KernelNotFoundError,
+  ShapeError,
+} from './errors/index.js';
 import type { QuantParams } from './quant.js';
-import { contiguousStrides, isContiguous, sizeOf } from './shape.js';
+import { contiguousStrides, fmtShape, isContiguous, shapesEqual, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /**
@@ -488,4 +494,36 @@ export function getFallbackReport(): FallbackRecord[] {
  */
 export function resetFallbackReport(): void {
   engineState().fallbacks.clear();
+}
+
+/**
+ * In-place data replacement used by `Tensor.assign_`.
+ * @internal
+ */
+export function assignTensor(target: Tensor, src: Tensor): void {
+  checkAlive(target, 'assign_', 0);
+  checkAlive(src, 'assign_', 1);
+  if (!shapesEqual(target.shape, src.shape)) {
+    throw new ShapeError(
+      `assign_: source shape ${fmtShape(src.shape)} differs from target ${fmtShape(target.shape)}`,
+    );
+  }
+  if (target.dtype !== src.dtype)
+    throw new DTypeError(`assign_: source dtype ${src.dtype} differs from target ${target.dtype}`);
+  if (
+    target.offset !== 0 ||
+    !isContiguous(target.shape, target.strides) ||
+    target.storage.size !== target.size
+  ) {
+    throw new InvalidArgumentError(
+      'assign_: target must be a contiguous tensor that owns its storage, not a view',
+    );
+  }
+  const backend = target.storage.backend;
+  const info = toInfo(src, backend);
+  const storage =
+    info.handle === src.storage.handle ? src.storage : new Storage(backend, info.handle, src.dtype, src.size);
+  storage.refs++;
+  target.storage.release();
+  target.storage = storage;
 }

@@ -80,11 +80,21 @@ export {
   TinyVisionError,
   UnsupportedOpError,
 } from './errors/index.js';
+export * from './graph/index.js';
 export { encodeNpy, type NpyArray, parseNpy } from './io/npy.js';
+export * from './ops/activation.js';
+export * from './ops/conv.js';
 export { contiguous } from './ops/copy.js';
 export * from './ops/elementwise.js';
+export * from './ops/linalg.js';
+export * from './ops/loss.js';
 export * from './ops/movement.js';
+export * from './ops/norm.js';
+export * from './ops/pool.js';
+export * from './ops/quant.js';
 export * from './ops/reduce.js';
+export * from './ops/resize.js';
+export * from './optim/index.js';
 export { type QuantParams, qRange, quantParams } from './quant.js';
 export { defaultRng, manualSeed, Rng } from './random.js';
 export {

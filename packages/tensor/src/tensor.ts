@@ -1,7 +1,15 @@
 import { backward } from './autograd/backward.js';
 import type { DType, TypedArray } from './dtype.js';
 import { isFloat, toFloat32 } from './dtype.js';
-import { type GradNode, nextTensorId, readAsync, readSync, type Storage, trackTensor } from './engine.js';
+import {
+  assignTensor,
+  type GradNode,
+  nextTensorId,
+  readAsync,
+  readSync,
+  type Storage,
+  trackTensor,
+} from './engine.js';
 import { DTypeError } from './errors/index.js';
 import type { QuantParams } from './quant.js';
 import { fmtShape, sizeOf } from './shape.js';
@@ -37,7 +45,7 @@ export class Tensor {
 
   /** @internal */
   constructor(
-    /** @internal */ readonly storage: Storage,
+    /** @internal */ public storage: Storage,
     /** Dims, outermost first. */ readonly shape: readonly number[],
     /** Element strides of this view into its storage. */ readonly strides: readonly number[],
     /** Element offset of this view into its storage. */ readonly offset: number,
@@ -141,6 +149,19 @@ export class Tensor {
    */
   backward(grad?: Tensor, opts: { retainGraph?: boolean } = {}): void {
     backward(this, grad, opts);
+  }
+
+  /**
+   * Replaces this tensor's values with `src`'s, in place and outside autograd (optimizer steps, running
+   * statistics). Views taken of this tensor before the call keep the old values.
+   * @param src - same shape and dtype
+   * @returns this tensor
+   * @throws {ShapeError} on a shape mismatch
+   * @throws {DTypeError} on a dtype mismatch
+   */
+  assign_(src: Tensor): this {
+    assignTensor(this, src);
+    return this;
   }
 
   /**

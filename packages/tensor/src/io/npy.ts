@@ -33,6 +33,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
  * Supported dtypes: `<f4 <f2 |i1 |u1 <i4 |b1`, `<f8` (converted to float32) and `<i8` (converted to int32 when in range).
  * @param bytes - file contents
  * @param where - file name for error messages
+ * @param asDType - read `<u2` data as this dtype (bfloat16 bits written by torch fixtures)
  * @returns the array
  * @throws {FormatError} on bad magic, truncated data, Fortran order or an unsupported dtype
  * @example
@@ -40,7 +41,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
  * const { data, shape, dtype } = parseNpy(readFileSync('x.npy'));
  * ```
  */
-export function parseNpy(bytes: Uint8Array, where = 'npy'): NpyArray {
+export function parseNpy(bytes: Uint8Array, where = 'npy', asDType?: DType): NpyArray {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m))
     throw new FormatError(`${where}: bad magic at byte 0`);
   const major = bytes[6]!;
@@ -77,8 +78,8 @@ export function parseNpy(bytes: Uint8Array, where = 'npy'): NpyArray {
       `${where}: data truncated: need ${size * itemsize} bytes for ${fmtShape(shape)}, have ${bytes.length - off}`,
     );
   }
-  const body = bytes.slice(off, off + size * itemsize).buffer;
-  if (descr === '<u2' && tvDtype === 'bfloat16')
+  const body = new Uint8Array(bytes.subarray(off, off + size * itemsize)).buffer; // a copy (Buffer.slice is a view)
+  if (descr === '<u2' && (tvDtype === 'bfloat16' || asDType === 'bfloat16'))
     return { data: new Uint16Array(body), shape, dtype: 'bfloat16' };
   if (descr === '<f8') return { data: Float32Array.from(new Float64Array(body)), shape, dtype: 'float32' };
   if (descr === '<i8') {

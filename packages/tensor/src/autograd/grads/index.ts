@@ -1,6 +1,13 @@
+import { registerActivationGradients } from './activation.js';
+import { registerConvGradients } from './conv.js';
 import { registerElementwiseGradients } from './elementwise.js';
+import { registerLinalgGradients } from './linalg.js';
 import { registerMovementGradients } from './movement.js';
+import { registerNormGradients } from './norm.js';
+import { registerPoolGradients } from './pool.js';
+import { registerQuantGradients } from './quant.js';
 import { registerReduceGradients } from './reduce.js';
+import { registerResizeGradients } from './resize.js';
 
 let done = false;
 
@@ -14,4 +21,11 @@ export function ensureGradients(): void {
   registerElementwiseGradients();
   registerReduceGradients();
   registerMovementGradients();
+  registerActivationGradients();
+  registerLinalgGradients();
+  registerConvGradients();
+  registerPoolGradients();
+  registerNormGradients();
+  registerResizeGradients();
+  registerQuantGradients();
 }

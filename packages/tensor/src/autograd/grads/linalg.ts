@@ -1,0 +1,2 @@
+/** @internal */
+export function registerLinalgGradients(): void {}

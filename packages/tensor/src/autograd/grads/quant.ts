@@ -1,0 +1,2 @@
+/** @internal */
+export function registerQuantGradients(): void {}

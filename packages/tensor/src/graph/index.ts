@@ -1,0 +1,2 @@
+// Graph IR: types, trace, inference, validation, passes, .tvm serialisation.
+export {};

@@ -1,0 +1,2 @@
+// Ops of the 'pool' family (see docs/guides/adding-an-op.md).
+export {};

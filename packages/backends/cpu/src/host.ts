@@ -35,8 +35,8 @@ export interface CpuKernelOptions {
   /** Input dtypes accepted (checked on the first input). */
   readonly dtypes?: readonly DType[];
   /**
-   * When true, float16/bfloat16 inputs are decoded to float32, the kernel runs in float32 and float outputs are
-   * rounded back to the input dtype (round-to-nearest-even) — "f16 storage, f32 compute".
+   * When true, float16/bfloat16 inputs are decoded to float32 and the kernel runs in float32; float outputs are
+   * rounded back (round-to-nearest-even) when the first input is 16-bit — "f16 storage, f32 compute".
    */
   readonly floatCompute?: boolean;
 }
@@ -65,10 +65,11 @@ export function cpuKernel(kernelName: string, impl: HostKernel, opts: CpuKernelO
     backendName: 'cpu',
     dtypes: opts.dtypes,
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const half = opts.floatCompute
-        ? inputs.find((t) => t && (t.dtype === 'float16' || t.dtype === 'bfloat16'))?.dtype
-        : undefined;
-      const host = inputs.map((t) => (t ? toHost(t, half !== undefined) : null));
+      // f16/bf16 inputs are decoded; outputs are rounded back only when the first input is 16-bit
+      // (so an f32 activation with f16 weights yields f32: "f16 storage, f32 compute").
+      const first = inputs[0]?.dtype;
+      const half = opts.floatCompute && (first === 'float16' || first === 'bfloat16') ? first : undefined;
+      const host = inputs.map((t) => (t ? toHost(t, opts.floatCompute === true) : null));
       const outs = impl(host, attrs);
       return outs.map((o) =>
         fromHost(

@@ -7,6 +7,8 @@ export const config = defineConfig({
   sourcemap: true,
   clean: true,
   treeshake: true,
+  // import.meta.url locates the embedded data/ folder; the shim provides it in the CJS build.
+  shims: true,
   target: 'es2022',
 });
 // tsup reads the default export of its config file; this is the one place a default export is allowed.

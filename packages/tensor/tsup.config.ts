@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export const config = defineConfig({
-  entry: { index: 'src/index.ts', internal: 'src/internal.ts', testing: 'src/testing.ts' },
+  entry: {
+    index: 'src/index.ts',
+    internal: 'src/internal.ts',
+    testing: 'src/testing.ts',
+    node: 'src/node.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

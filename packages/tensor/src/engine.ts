@@ -266,7 +266,15 @@ export function runKernel(kernel: string, inputs: readonly (Tensor | null)[], at
     runOn = ref;
   }
   const infos = inputs.map((t) => (t ? toInfo(t, runOn) : null));
-  let outInfos = k.kernelFunc({ inputs: infos, attrs, backend: runOn });
+  let outInfos: TensorInfo[];
+  try {
+    outInfos = k.kernelFunc({ inputs: infos, attrs, backend: runOn });
+  } finally {
+    // Contiguous copies and cross-backend moves made for this call are temporaries.
+    infos.forEach((info, i) => {
+      if (info && info.handle !== inputs[i]!.storage.handle) runOn.free(info.handle);
+    });
+  }
   if (runOn !== backend) {
     outInfos = outInfos.map((o) => {
       const host = runOn.readSync!(o.handle);

@@ -28,3 +28,4 @@ export {
   type TensorOrScalar,
   toTensor,
 } from './ops/util.js';
+export * from './quant.js';

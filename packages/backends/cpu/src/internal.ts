@@ -14,12 +14,13 @@ export {
 } from './host.js';
 export * from './kernels/activation.js';
 export * from './kernels/conv.js';
-export { binaryImpl, bstrides, castImpl, unaryImpl } from './kernels/elementwise.js';
+export * from './kernels/elementwise.js';
+export { erfScalar } from './kernels/erf.js';
 export { cpuKernels } from './kernels/index.js';
 export * from './kernels/linalg.js';
 export { stridedCopyImpl } from './kernels/movement.js';
 export * from './kernels/norm.js';
 export * from './kernels/pool.js';
 export * from './kernels/quant.js';
-export { reduceImpl } from './kernels/reduce.js';
+export * from './kernels/reduce.js';
 export * from './kernels/resize.js';

@@ -18,6 +18,9 @@ import type { QuantParams } from '../quant.js';
 /** a > b → bool */ export const Greater = 'Greater';
 /** a < b → bool */ export const Less = 'Less';
 /** where(cond: bool, a, b), broadcasting all three */ export const Where = 'Where';
+/** a >= b → bool (composite: greater or equal) */ export const GreaterEqual = 'GreaterEqual';
+/** a <= b → bool (composite: less or equal) */ export const LessEqual = 'LessEqual';
+/** a != b → bool (composite: not equal) */ export const NotEqual = 'NotEqual';
 
 // ── Elementwise unary (input x) ───────────────────────────────────────────────────────────────────────────
 /** -x */ export const Neg = 'Neg';
@@ -55,6 +58,11 @@ import type { QuantParams } from '../quant.js';
 /** → [values, int32 indices], attrs {@link TopKAttrs} */ export const TopK = 'TopK';
 /** attrs {@link AxisAttrs} */ export const Softmax = 'Softmax';
 /** attrs {@link AxisAttrs} */ export const LogSoftmax = 'LogSoftmax';
+/** log Σ exp over axes, stable (composite), attrs {@link ReduceAttrs} */ export const LogSumExp =
+  'LogSumExp';
+/** variance over axes (composite), attrs {@link VarianceAttrs} */ export const Variance = 'Variance';
+/** gradient of TopK values: inputs dy, int32 indices; attrs {@link TopKGradAttrs} (scatters dy along the axis) */
+export const TopKGrad = 'TopKGrad';
 
 // ── Linear algebra and convolution ────────────────────────────────────────────────────────────────────────
 /** a[..., M, K] @ b[..., K, N] with batch broadcasting, attrs {@link MatMulAttrs} */ export const MatMul =
@@ -73,6 +81,8 @@ export const FusedConv2D = 'FusedConv2D';
 export const BatchNorm = 'BatchNorm';
 /** x, gamma?, beta? over the trailing `normalizedShape` dims; attrs {@link LayerNormAttrs} */
 export const LayerNorm = 'LayerNorm';
+/** x N C ..., gamma[C]?, beta[C]? normalised per sample over channel groups; attrs {@link GroupNormAttrs} */
+export const GroupNorm = 'GroupNorm';
 
 // ── Pooling ──────────────────────────────────────────────────────────────────────────────────────────────
 /** x NCHW; attrs {@link Pool2DAttrs} */ export const MaxPool2D = 'MaxPool2D';
@@ -91,12 +101,24 @@ export const AvgPool2DGrad = 'AvgPool2DGrad';
 /** attrs {@link ExpandAttrs} (a view with zero strides) */ export const Expand = 'Expand';
 /** inputs x0..xn; attrs {@link AxisAttrs} */ export const Concat = 'Concat';
 /** attrs {@link PadAttrs} */ export const Pad = 'Pad';
-/** inputs x, int32 indices; attrs {@link AxisAttrs} (torch.index_select semantics) */ export const Gather =
-  'Gather';
-/** gradient of Gather: inputs dy, indices; attrs {@link AxisAttrs} + `size` (dim of x on axis) */
+/**
+ * inputs x, int32 indices (any rank, values in `[0, x.shape[axis])`); attrs {@link AxisAttrs}. Output shape
+ * `x.shape[:axis] + indices.shape + x.shape[axis+1:]` (torch.index_select for 1-D indices, ONNX Gather)
+ */
+export const Gather = 'Gather';
+/** gradient of Gather (scatter-add): inputs dy, indices; attrs {@link GatherGradAttrs} */
 export const GatherGrad = 'GatherGrad';
 /** a contiguous copy of a strided view: attrs {@link StridedCopyAttrs} (used by the engine) */
 export const StridedCopy = 'StridedCopy';
+/** reverses dims (a view with negative strides); attrs {@link FlipAttrs} */ export const Flip = 'Flip';
+/** torch `Tensor.repeat` / ONNX Tile (composite); attrs {@link TileAttrs} */ export const Tile = 'Tile';
+/**
+ * inputs x, int32 indices of x's rank; attrs {@link AxisAttrs}; output has the indices' shape
+ * (torch.gather / ONNX GatherElements semantics)
+ */
+export const GatherElements = 'GatherElements';
+/** gradient of GatherElements (scatter-add): inputs dy, indices; attrs {@link GatherElementsGradAttrs} */
+export const GatherElementsGrad = 'GatherElementsGrad';
 
 // ── Resampling and patches ───────────────────────────────────────────────────────────────────────────────
 /** x NCHW; attrs {@link ResizeAttrs} */ export const Resize = 'Resize';
@@ -117,6 +139,8 @@ export const FakeQuantize = 'FakeQuantize';
 export const QConv2D = 'QConv2D';
 /** int8 matmul: a int8 [..., M, K], b int8 [K, N] (per-column or per-tensor), bias int32?; attrs {@link QMatMulAttrs} */
 export const QMatMul = 'QMatMul';
+/** gradient of FakeQuantize: inputs x, dy → dy where x quantizes into `[qmin, qmax]`, else 0 (STE) */
+export const FakeQuantizeGrad = 'FakeQuantizeGrad';
 
 // ── Attribute types ──────────────────────────────────────────────────────────────────────────────────────
 /** Attrs of {@link LeakyRelu}. */
@@ -152,6 +176,15 @@ export interface TopKAttrs {
   readonly axis: number;
   readonly largest: boolean;
   readonly sorted: boolean;
+}
+/** Attrs of {@link TopKGrad}: the TopK axis and the input's size on it. */
+export interface TopKGradAttrs {
+  readonly axis: number;
+  readonly size: number;
+}
+/** Attrs of {@link Variance}: divisor is `max(0, N - correction)` (Bessel's correction by default). */
+export interface VarianceAttrs extends ReduceAttrs {
+  readonly correction: number;
 }
 /** Attrs with one non-negative axis. */
 export interface AxisAttrs {
@@ -208,6 +241,15 @@ export interface Pool2DAttrs {
   /** AvgPool only: whether padded cells count in the divisor (torch `count_include_pad`). */
   readonly countIncludePad: boolean;
 }
+/** Attrs of {@link AvgPool2DGrad}: the forward attrs plus the forward input's NCHW shape. */
+export interface AvgPool2DGradAttrs extends Pool2DAttrs {
+  readonly inputShape: readonly number[];
+}
+/** Attrs of {@link GroupNorm}: channels (axis 1) split into `numGroups` groups. */
+export interface GroupNormAttrs {
+  readonly epsilon: number;
+  readonly numGroups: number;
+}
 /** Attrs of {@link Reshape}. */
 export interface ReshapeAttrs {
   readonly shape: readonly number[];
@@ -232,11 +274,32 @@ export interface PadAttrs {
   readonly mode: 'constant' | 'reflect' | 'edge';
   readonly value: number;
 }
-/** Attrs of {@link StridedCopy}. */
+/**
+ * Attrs of {@link StridedCopy}: element `i` of the output (row-major over `shape`) is
+ * `input[offset + Σ idx[d]·strides[d]]`. Strides may be 0 (expand) or negative (flip).
+ */
 export interface StridedCopyAttrs {
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   readonly offset: number;
+}
+/** Attrs of {@link GatherGrad}: `size` is the length of x's `axis`. */
+export interface GatherGradAttrs {
+  readonly axis: number;
+  readonly size: number;
+}
+/** Attrs of {@link Flip}: sorted non-negative axes to reverse. */
+export interface FlipAttrs {
+  readonly axes: readonly number[];
+}
+/** Attrs of {@link Tile}: repetitions per dim (same length as the output rank). */
+export interface TileAttrs {
+  readonly reps: readonly number[];
+}
+/** Attrs of {@link GatherElementsGrad}: `shape` is x's shape. */
+export interface GatherElementsGradAttrs {
+  readonly axis: number;
+  readonly shape: readonly number[];
 }
 /** Coordinate mapping of {@link Resize} (ONNX names). */
 export type ResizeCoordinateMode = 'half_pixel' | 'align_corners' | 'asymmetric' | 'pytorch_half_pixel';
@@ -245,6 +308,15 @@ export interface ResizeAttrs {
   readonly size: readonly [number, number];
   readonly mode: 'nearest' | 'bilinear';
   readonly coordinateMode: ResizeCoordinateMode;
+  /**
+   * Output/input scale per spatial dim used by the coordinate mapping (ONNX `scales`, torch `scale_factor`);
+   * when omitted the mapping uses `size / inputSize`. Ignored by 'align_corners'.
+   */
+  readonly scales?: readonly [number, number];
+}
+/** Attrs of {@link ResizeGrad}: the forward attrs plus the forward input's NCHW shape. */
+export interface ResizeGradAttrs extends ResizeAttrs {
+  readonly inputShape: readonly number[];
 }
 /** Attrs of {@link Unfold}. */
 export interface UnfoldAttrs {

@@ -1,0 +1,48 @@
+"""PyTorch single-thread peer for bench/gemm-conv.ts.
+
+Usage: /usr/bin/python3 bench/peers/torch_gemm_conv.py '<json list of cases>'
+Each case: {"name", "kind": "gemm"|"conv", "runs", "warmup", and for gemm "n"; for conv "x", "w", "stride",
+"padding", "groups"}. Prints one JSON object {name: {"median_ms", "times_ms"}, "torch": version} to stdout.
+"""
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+
+def timed(fn, runs, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return {"median_ms": statistics.median(times), "times_ms": times}
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    cases = json.loads(sys.argv[1])
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "results": {}}
+    with torch.no_grad():
+        for c in cases:
+            if c["kind"] == "gemm":
+                n = c["n"]
+                a = torch.randn(n, n)
+                b = torch.randn(n, n)
+                fn = lambda: torch.matmul(a, b)  # noqa: E731
+            else:
+                x = torch.randn(*c["x"])
+                w = torch.randn(*c["w"])
+                fn = lambda: F.conv2d(x, w, None, stride=c["stride"], padding=c["padding"], groups=c["groups"])  # noqa: E731
+            out["results"][c["name"]] = timed(fn, c["runs"], c["warmup"])
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

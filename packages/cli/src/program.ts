@@ -1,0 +1,39 @@
+import { Command, CommanderError } from 'commander';
+import pkg from '../package.json' with { type: 'json' };
+import { addDoctorCommand } from './commands/doctor.js';
+import { type CliIO, processIO } from './io.js';
+
+/** The version of `@tinyvision/cli`, read from its package.json. */
+export const CLI_VERSION: string = pkg.version;
+
+/**
+ * Runs the `tinyvision` command line in-process.
+ * @param args - arguments after the program name, e.g. `['doctor', '--json']`
+ * @param io - where to write (default: the process's stdout/stderr)
+ * @returns the exit code (0 ok; non-zero on errors, unknown commands or failed checks)
+ * @example
+ * ```ts
+ * process.exitCode = await main(process.argv.slice(2));
+ * ```
+ */
+export async function main(args: readonly string[], io: CliIO = processIO()): Promise<number> {
+  let code = 0;
+  const program = new Command('tinyvision')
+    .description('tinyvision: typed deep learning for vision on tiny devices')
+    .version(CLI_VERSION, '-v, --version', 'print the version')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run `tinyvision --help` to list the commands)')
+    .exitOverride();
+  addDoctorCommand(program, CLI_VERSION, io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    io.err(`tinyvision: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+  return code;
+}

@@ -93,21 +93,46 @@ function flops(c: Case): number {
   return 2 * n * o * oh * ow * cg * kh * kw;
 }
 
-async function measure(fn: () => unknown | Promise<unknown>, runs: number, warmup = 3): Promise<Timing> {
-  const n = QUICK ? Math.min(runs, 3) : runs;
-  // Warm up for at least `warmup` runs and ~300 ms (so V8 has optimised the hot loops before timing).
-  const warmEnd = performance.now() + (QUICK ? 0 : 300);
-  for (let i = 0; i < Math.min(warmup, n) || (performance.now() < warmEnd && i < 200); i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  const s = [...times].sort((a, b) => a - b);
+/** A timed function and how many samples to take of it. */
+interface Runner {
+  readonly fn: () => unknown | Promise<unknown>;
+  readonly runs: number;
+}
+
+function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { median_ms: median, times_ms: times.map((t) => Math.round(t * 1000) / 1000) };
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Times several libraries on one case. Each is warmed up (≥ 1 run and ~300 ms, so V8 has optimised the hot
+ * loops), then samples are taken in interleaved rounds so load changes on a shared machine hit all alike.
+ */
+async function measureInterleaved<K extends string>(runners: Record<K, Runner>): Promise<Record<K, Timing>> {
+  const keys = Object.keys(runners) as K[];
+  for (const k of keys) {
+    const warmEnd = performance.now() + (QUICK ? 0 : 300);
+    for (let i = 0; i < 1 || (performance.now() < warmEnd && i < 200); i++) await runners[k].fn();
+  }
+  const rounds = QUICK ? 1 : 5;
+  const samples = Object.fromEntries(keys.map((k) => [k, [] as number[]])) as Record<K, number[]>;
+  for (let r = 0; r < rounds; r++) {
+    for (const k of keys) {
+      const want = QUICK ? Math.min(3, runners[k].runs) : runners[k].runs;
+      const per = Math.ceil((want * (r + 1)) / rounds) - Math.ceil((want * r) / rounds);
+      for (let i = 0; i < per; i++) {
+        const t0 = performance.now();
+        await runners[k].fn();
+        samples[k].push(performance.now() - t0);
+      }
+    }
+  }
+  const out = {} as Record<K, Timing>;
+  for (const k of keys) {
+    out[k] = { median_ms: median(samples[k]), times_ms: samples[k].map((t) => Math.round(t * 1000) / 1000) };
+  }
+  return out;
 }
 
 function randomArray(n: number): Float32Array {
@@ -163,46 +188,48 @@ function naiveConv(c: Case, x: Float32Array, w: Float32Array, y: Float32Array): 
   }
 }
 
-async function benchTinyvision(c: Case): Promise<Timing> {
+async function benchTinyvision(c: Case): Promise<Runner> {
   const tv = await import('@tinyvision/tensor');
   if (c.kind === 'gemm') {
     const a = tv.fromStorage(randomArray(c.n! ** 2), [c.n!, c.n!], 'float32');
     const b = tv.fromStorage(randomArray(c.n! ** 2), [c.n!, c.n!], 'float32');
-    return measure(async () => {
+    const fn = async () => {
       tv.matmul(a, b).dispose();
       await tv.getBackend().sync();
-    }, c.runs);
+    };
+    return { fn, runs: c.runs };
   }
   const x = tv.fromStorage(randomArray(c.x!.reduce((p, d) => p * d, 1)), c.x!, 'float32');
   const w = tv.fromStorage(randomArray(c.w!.reduce((p, d) => p * d, 1)), c.w!, 'float32');
   const opts = { stride: c.stride!, padding: c.padding!, groups: c.groups! };
-  return measure(async () => {
+  const fn = async () => {
     tv.conv2d(x, w, null, opts).dispose();
     await tv.getBackend().sync();
-  }, c.runs);
+  };
+  return { fn, runs: c.runs };
 }
 
-function benchNaive(c: Case): Promise<Timing> {
+function benchNaive(c: Case): Runner {
   if (c.kind === 'gemm') {
     const n = c.n!;
     const a = randomArray(n * n);
     const b = randomArray(n * n);
-    return measure(() => naiveGemm(n, a, b, new Float32Array(n * n)), c.naiveRuns, 1);
+    return { fn: () => naiveGemm(n, a, b, new Float32Array(n * n)), runs: c.naiveRuns };
   }
   const x = randomArray(c.x!.reduce((p, d) => p * d, 1));
   const w = randomArray(c.w!.reduce((p, d) => p * d, 1));
   const outLen = flops(c) / (2 * c.w![1] * c.w![2] * c.w![3]);
-  return measure(() => naiveConv(c, x, w, new Float32Array(outLen)), c.naiveRuns, 1);
+  return { fn: () => naiveConv(c, x, w, new Float32Array(outLen)), runs: c.naiveRuns };
 }
 
-async function benchTfjs(c: Case): Promise<Timing> {
+async function benchTfjs(c: Case): Promise<Runner> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
   await tf.setBackend('cpu');
   if (c.kind === 'gemm') {
     const a = tf.tensor2d(randomArray(c.n! ** 2), [c.n!, c.n!]);
     const b = tf.tensor2d(randomArray(c.n! ** 2), [c.n!, c.n!]);
-    return measure(() => tf.matMul(a, b).dispose(), c.runs);
+    return { fn: () => tf.matMul(a, b).dispose(), runs: c.runs };
   }
   // TensorFlow.js convolutions are NHWC with HWIO filters (its native layout).
   const [n, ch, h, wd] = c.x!;
@@ -211,14 +238,15 @@ async function benchTfjs(c: Case): Promise<Timing> {
   const pad = c.padding === 0 ? 'valid' : 'same';
   if (c.groups === ch && cg === 1) {
     const f = tf.tensor4d(randomArray(kh * kw * ch * (o / ch)), [kh, kw, ch, o / ch]);
-    return measure(() => tf.depthwiseConv2d(x, f, c.stride!, pad).dispose(), c.runs);
+    return { fn: () => tf.depthwiseConv2d(x, f, c.stride!, pad).dispose(), runs: c.runs };
   }
   const f = tf.tensor4d(randomArray(kh * kw * cg * o), [kh, kw, cg, o]);
-  return measure(() => tf.conv2d(x, f, c.stride!, pad).dispose(), c.runs);
+  return { fn: () => tf.conv2d(x, f, c.stride!, pad).dispose(), runs: c.runs };
 }
 
 function benchTorch(cases: Case[]): { version: string; results: Record<string, Timing> } | { error: string } {
-  const payload = cases.map((c) => ({ ...c, runs: QUICK ? 3 : c.runs, warmup: 3 }));
+  // torch is cheap to sample: take 3× the runs (its medians swing most on a loaded machine).
+  const payload = cases.map((c) => ({ ...c, runs: QUICK ? 3 : 3 * c.runs, warmup: 5 }));
   try {
     const out = execFileSync(
       '/usr/bin/python3',
@@ -226,10 +254,17 @@ function benchTorch(cases: Case[]): { version: string; results: Record<string, T
       {
         encoding: 'utf8',
         maxBuffer: 1 << 24,
+        env: { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
       },
     );
-    const parsed = JSON.parse(out) as { torch: string; results: Record<string, Timing> };
-    return { version: parsed.torch, results: parsed.results };
+    const parsed = JSON.parse(out) as {
+      torch: string;
+      blas: string;
+      mkldnn: boolean;
+      results: Record<string, Timing>;
+    };
+    const version = `${parsed.torch} (BLAS ${parsed.blas}${parsed.mkldnn ? ', MKL-DNN conv' : ''})`;
+    return { version, results: parsed.results };
   } catch (e) {
     return { error: String((e as Error).message).split('\n')[0]! };
   }
@@ -247,12 +282,13 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0]!;
   const rows: { c: Case; t: Partial<Record<Lib, Timing>> }[] = [];
   for (const c of CASES) {
-    const t: Partial<Record<Lib, Timing>> = {};
-    t.tinyvision = await benchTinyvision(c);
-    t.naive = await benchNaive(c);
-    t.tfjs = await benchTfjs(c);
+    const t: Partial<Record<Lib, Timing>> = await measureInterleaved({
+      tinyvision: await benchTinyvision(c),
+      naive: benchNaive(c),
+      tfjs: await benchTfjs(c),
+    });
     rows.push({ c, t });
-    process.stderr.write(`${c.name}: tinyvision ${t.tinyvision.median_ms.toFixed(2)} ms\n`);
+    process.stderr.write(`${c.name}: tinyvision ${t.tinyvision!.median_ms.toFixed(2)} ms\n`);
   }
   const torch = benchTorch(CASES);
   if ('results' in torch) for (const r of rows) r.t.torch = torch.results[r.c.name];

@@ -2,7 +2,8 @@
 
 Usage: /usr/bin/python3 bench/peers/torch_gemm_conv.py '<json list of cases>'
 Each case: {"name", "kind": "gemm"|"conv", "runs", "warmup", and for gemm "n"; for conv "x", "w", "stride",
-"padding", "groups"}. Prints one JSON object {name: {"median_ms", "times_ms"}, "torch": version} to stdout.
+"padding", "groups"}. Prints one JSON object to stdout:
+{"torch", "threads", "blas", "mkldnn", "results": {name: {"median_ms", "times_ms"}}}.
 """
 import json
 import statistics
@@ -28,7 +29,10 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(0)
     cases = json.loads(sys.argv[1])
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "results": {}}
+    cfg = torch.__config__.show()
+    blas = cfg.split("BLAS_INFO=")[1].split(",")[0] if "BLAS_INFO=" in cfg else "unknown"
+    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas,
+           "mkldnn": torch.backends.mkldnn.is_available(), "results": {}}
     with torch.no_grad():
         for c in cases:
             if c["kind"] == "gemm":

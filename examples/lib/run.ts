@@ -21,7 +21,7 @@ export function run(main: () => Promise<void> | void): Promise<void> {
       console.log(`\ndone in ${s}s`);
     } catch (err) {
       process.exitCode = 1;
-      console.error(`\n${describeError(err)}`);
+      console.error(`\nexample failed: ${describeError(err)}`);
     }
   })();
 }
@@ -33,7 +33,7 @@ export function run(main: () => Promise<void> | void): Promise<void> {
  * @returns the text
  */
 export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return `example failed: ${String(err)}`;
+  if (!(err instanceof Error)) return String(err);
   const code = (err as { code?: unknown }).code;
   const head = `${err.name}${typeof code === 'string' ? ` [${code}]` : ''}: ${err.message}`;
   const frames = (err.stack ?? '')
@@ -42,5 +42,5 @@ export function describeError(err: unknown): string {
     .filter((l) => l.trim().startsWith('at ') && !l.includes('node:internal') && !l.includes('node_modules'))
     .slice(0, 8);
   const cause = err.cause === undefined ? [] : [`caused by: ${describeError(err.cause)}`];
-  return [`example failed: ${head}`, ...frames, ...cause].join('\n');
+  return [head, ...frames, ...cause].join('\n');
 }

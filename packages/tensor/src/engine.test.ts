@@ -89,3 +89,21 @@ describe('engine', () => {
     expect(add(h, h).toArray()).toEqual([2, 5, Number.POSITIVE_INFINITY]);
   });
 });
+
+describe('tensor methods', () => {
+  it('delegate to the op functions, including autograd', () => {
+    const x = tensor([
+      [1, -2],
+      [3, -4],
+    ]).requiresGrad_();
+    const y = x.mul(2).relu().sum();
+    y.backward();
+    expect(y.item()).toBe(8);
+    expect(x.grad!.toArray()).toEqual([
+      [2, 0],
+      [2, 0],
+    ]);
+    expect(x.reshape([4]).softmax().sum().item()).toBeCloseTo(1, 6);
+    expect(x.transpose().matmul(x).shape).toEqual([2, 2]);
+  });
+});

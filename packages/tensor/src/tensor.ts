@@ -11,6 +11,39 @@ import {
   trackTensor,
 } from './engine.js';
 import { DTypeError } from './errors/index.js';
+import { relu } from './ops/activation.js';
+import { contiguous } from './ops/copy.js';
+import {
+  abs,
+  add,
+  type ClipOptions,
+  cast,
+  clip,
+  div,
+  exp,
+  log,
+  mul,
+  neg,
+  pow,
+  sigmoid,
+  sqrt,
+  sub,
+  tanh,
+} from './ops/elementwise.js';
+import { type MatMulOptions, matmul } from './ops/linalg.js';
+import { expand, flatten, reshape, squeeze, transpose, unsqueeze } from './ops/movement.js';
+import {
+  type ArgReduceOptions,
+  argMax,
+  logSoftmax,
+  max,
+  mean,
+  min,
+  type ReduceOptions,
+  softmax,
+  sum,
+} from './ops/reduce.js';
+import type { TensorOrScalar } from './ops/util.js';
 import type { QuantParams } from './quant.js';
 import { fmtShape, sizeOf } from './shape.js';
 
@@ -183,6 +216,128 @@ export class Tensor {
   /** `using` support: disposes the tensor. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  // ── Op delegates: one line each; the op functions are the documented API. ──────────────────────────────
+  /** `add(this, b)` — see {@link add}. @param b - tensor or number @returns the sum */
+  add(b: TensorOrScalar): Tensor {
+    return add(this, b);
+  }
+  /** `sub(this, b)` — see {@link sub}. @param b - tensor or number @returns the difference */
+  sub(b: TensorOrScalar): Tensor {
+    return sub(this, b);
+  }
+  /** `mul(this, b)` — see {@link mul}. @param b - tensor or number @returns the product */
+  mul(b: TensorOrScalar): Tensor {
+    return mul(this, b);
+  }
+  /** `div(this, b)` — see {@link div}. @param b - tensor or number @returns the quotient */
+  div(b: TensorOrScalar): Tensor {
+    return div(this, b);
+  }
+  /** `pow(this, b)` — see {@link pow}. @param b - exponent @returns the power */
+  pow(b: TensorOrScalar): Tensor {
+    return pow(this, b);
+  }
+  /** `neg(this)`. @returns the negation */
+  neg(): Tensor {
+    return neg(this);
+  }
+  /** `abs(this)`. @returns the absolute value */
+  abs(): Tensor {
+    return abs(this);
+  }
+  /** `exp(this)`. @returns the exponential */
+  exp(): Tensor {
+    return exp(this);
+  }
+  /** `log(this)`. @returns the natural logarithm */
+  log(): Tensor {
+    return log(this);
+  }
+  /** `sqrt(this)`. @returns the square root */
+  sqrt(): Tensor {
+    return sqrt(this);
+  }
+  /** `tanh(this)`. @returns the hyperbolic tangent */
+  tanh(): Tensor {
+    return tanh(this);
+  }
+  /** `sigmoid(this)`. @returns the logistic function */
+  sigmoid(): Tensor {
+    return sigmoid(this);
+  }
+  /** `relu(this)`. @returns max(x, 0) */
+  relu(): Tensor {
+    return relu(this);
+  }
+  /** `clip(this, opts)`. @param opts - bounds @returns the clamped tensor */
+  clip(opts: ClipOptions): Tensor {
+    return clip(this, opts);
+  }
+  /** `cast(this, dtype)`. @param dtype - target dtype @returns the converted tensor */
+  cast(dtype: DType): Tensor {
+    return cast(this, dtype);
+  }
+  /** `sum(this, opts)`. @param opts - axes, keepDims @returns the sum */
+  sum(opts?: ReduceOptions): Tensor {
+    return sum(this, opts);
+  }
+  /** `mean(this, opts)`. @param opts - axes, keepDims @returns the mean */
+  mean(opts?: ReduceOptions): Tensor {
+    return mean(this, opts);
+  }
+  /** `max(this, opts)`. @param opts - axes, keepDims @returns the maximum */
+  max(opts?: ReduceOptions): Tensor {
+    return max(this, opts);
+  }
+  /** `min(this, opts)`. @param opts - axes, keepDims @returns the minimum */
+  min(opts?: ReduceOptions): Tensor {
+    return min(this, opts);
+  }
+  /** `argMax(this, opts)`. @param opts - axis, keepDims @returns int32 indices */
+  argMax(opts?: ArgReduceOptions): Tensor {
+    return argMax(this, opts);
+  }
+  /** `softmax(this, axis)`. @param axis - axis (default -1) @returns probabilities */
+  softmax(axis = -1): Tensor {
+    return softmax(this, axis);
+  }
+  /** `logSoftmax(this, axis)`. @param axis - axis (default -1) @returns log-probabilities */
+  logSoftmax(axis = -1): Tensor {
+    return logSoftmax(this, axis);
+  }
+  /** `matmul(this, b, opts)`. @param b - right operand @param opts - transposes @returns the product */
+  matmul(b: Tensor, opts?: MatMulOptions): Tensor {
+    return matmul(this, b, opts);
+  }
+  /** `reshape(this, shape)`. @param shape - new shape (one -1 allowed) @returns the reshaped tensor */
+  reshape(shape: readonly number[]): Tensor {
+    return reshape(this, shape);
+  }
+  /** `transpose(this, perm)`. @param perm - permutation (default reversed) @returns the view */
+  transpose(perm?: readonly number[]): Tensor {
+    return transpose(this, perm);
+  }
+  /** `expand(this, shape)`. @param shape - broadcast target @returns the view */
+  expand(shape: readonly number[]): Tensor {
+    return expand(this, shape);
+  }
+  /** `flatten(this, startDim, endDim)`. @param startDim - first dim @param endDim - last dim @returns the flattened tensor */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return flatten(this, startDim, endDim);
+  }
+  /** `squeeze(this, axes)`. @param axes - size-1 axes (default all) @returns the view */
+  squeeze(axes?: number | readonly number[]): Tensor {
+    return squeeze(this, axes);
+  }
+  /** `unsqueeze(this, axis)`. @param axis - where to insert a size-1 dim @returns the view */
+  unsqueeze(axis: number): Tensor {
+    return unsqueeze(this, axis);
+  }
+  /** `contiguous(this)`. @returns a row-major tensor with the same values */
+  contiguous(): Tensor {
+    return contiguous(this);
   }
 
   /** Short description: `Tensor(float32, [2,3], cpu)`. */

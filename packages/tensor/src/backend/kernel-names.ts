@@ -83,6 +83,16 @@ export const BatchNorm = 'BatchNorm';
 export const LayerNorm = 'LayerNorm';
 /** x N C ..., gamma[C]?, beta[C]? normalised per sample over channel groups; attrs {@link GroupNormAttrs} */
 export const GroupNorm = 'GroupNorm';
+/**
+ * training-mode batch norm over axis 1: inputs x NC..., gamma[C]?, beta[C]?; attrs {@link BatchNormAttrs};
+ * outputs y, saveMean[C] (batch mean), saveInvStd[C] (`1/sqrt(biased batch var + eps)`)
+ */
+export const BatchNormTrain = 'BatchNormTrain';
+/**
+ * gradient of {@link BatchNormTrain}: inputs dy, x, gamma[C]?, saveMean[C], saveInvStd[C]; attrs
+ * {@link BatchNormAttrs}; outputs dx, dgamma[C], dbeta[C]
+ */
+export const BatchNormTrainGrad = 'BatchNormTrainGrad';
 
 // ── Pooling ──────────────────────────────────────────────────────────────────────────────────────────────
 /** x NCHW; attrs {@link Pool2DAttrs} */ export const MaxPool2D = 'MaxPool2D';
@@ -222,7 +232,7 @@ export interface ConvTranspose2DAttrs extends Conv2DAttrs {
 export interface FusedConv2DAttrs extends Conv2DAttrs {
   readonly activation: Activation;
 }
-/** Attrs of {@link BatchNorm}. */
+/** Attrs of {@link BatchNorm}, {@link BatchNormTrain} and {@link BatchNormTrainGrad}. */
 export interface BatchNormAttrs {
   readonly epsilon: number;
 }

@@ -179,6 +179,41 @@ const batchNorm: ShapeRule = (c) => {
   return [{ shape: x.shape, dtype: x.dtype }];
 };
 
+/** BatchNormTrain: x, gamma?, beta? → y, saveMean [C], saveInvStd [C]. */
+const batchNormTrain: ShapeRule = (c) => {
+  c.arity(1, 3);
+  const x = c.input(0, 'x');
+  c.num('epsilon');
+  if (x.shape.length < 2) c.shapeError(`'x' ${fmtDims(x.shape)} must have rank >= 2`);
+  const ch = [x.shape[1]!];
+  param(c, c.optional(1), ch, 'gamma');
+  param(c, c.optional(2), ch, 'beta');
+  return [
+    { shape: x.shape, dtype: x.dtype },
+    { shape: ch, dtype: x.dtype },
+    { shape: ch, dtype: x.dtype },
+  ];
+};
+
+/** BatchNormTrainGrad: dy, x, gamma?, saveMean, saveInvStd → dx, dgamma [C], dbeta [C]. */
+const batchNormTrainGrad: ShapeRule = (c) => {
+  c.arity(5);
+  const dy = c.input(0, 'dy');
+  const x = c.input(1, 'x');
+  c.num('epsilon');
+  if (x.shape.length < 2) c.shapeError(`'x' ${fmtDims(x.shape)} must have rank >= 2`);
+  param(c, dy, x.shape, 'dy');
+  const ch = [x.shape[1]!];
+  param(c, c.optional(2), ch, 'gamma');
+  param(c, c.input(3, 'saveMean'), ch, 'saveMean');
+  param(c, c.input(4, 'saveInvStd'), ch, 'saveInvStd');
+  return [
+    { shape: x.shape, dtype: dy.dtype },
+    { shape: ch, dtype: dy.dtype },
+    { shape: ch, dtype: dy.dtype },
+  ];
+};
+
 const layerNorm: ShapeRule = (c) => {
   c.arity(1, 3);
   const x = c.input(0, 'x');
@@ -324,6 +359,8 @@ export const nnRules: Readonly<Record<string, ShapeRule>> = {
   [K.BatchNorm]: batchNorm,
   [K.LayerNorm]: layerNorm,
   [K.GroupNorm]: groupNorm,
+  [K.BatchNormTrain]: batchNormTrain,
+  [K.BatchNormTrainGrad]: batchNormTrainGrad,
   [K.MaxPool2D]: pool,
   [K.AvgPool2D]: pool,
   [K.MaxPool2DGrad]: (c) => {

@@ -1,9 +1,10 @@
 import * as K from '../backend/kernel-names.js';
-import { noGrad, runComposite } from '../engine.js';
+import { noGrad, runComposite, runKernel } from '../engine.js';
 import { InvalidArgumentError, ShapeError } from '../errors/index.js';
 import { fmtShape, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, cast, div, mul, sqrt, sub } from './elementwise.js';
+import { reciprocal, square } from './elementwise-unary.js';
 import { reshape } from './movement.js';
 import { mean } from './reduce.js';
 import { assertFloat, assertSameDType, assertTensor } from './util.js';
@@ -94,8 +95,9 @@ function moments(x: Tensor, axes: number[]): { mu: Tensor; d: Tensor; v: Tensor 
 /**
  * Batch normalisation over the channel axis 1 of an `[N, C, ...]` tensor (PyTorch `F.batch_norm`).
  * In eval mode it normalises with the running statistics (the `BatchNorm` inference node, which backends may
- * fuse). In training mode it normalises with the batch mean and biased variance (differentiable) and
- * updates `runningMean`/`runningVar` in place with the unbiased batch variance, exactly like torch.
+ * fuse). In training mode it runs the `BatchNormTrain` kernel (batch mean and biased variance; its gradient
+ * is the `BatchNormTrainGrad` kernel) and updates `runningMean`/`runningVar` in place with the unbiased batch
+ * variance, exactly like torch.
  * @param x - input `[N, C, ...]` (float, rank ≥ 2)
  * @param opts - running statistics, affine params, mode, momentum, eps
  * @returns the normalised tensor, shaped like `x`
@@ -138,17 +140,17 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): Tensor {
       `${op}: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`,
     );
   }
-  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
-  const { mu, d, v } = moments(x, axes);
-  const y = affineNormalize(d, v, eps, bc(gamma), bc(beta));
+  const [y, mu, invStd] = runKernel(K.BatchNormTrain, [x, gamma, beta], { epsilon: eps });
   noGrad(() => {
-    if (rm) rm.assign_(cast(add(mul(rm, 1 - momentum), mul(reshape(mu, [c]), momentum)), rm.dtype));
+    if (rm) rm.assign_(cast(add(mul(rm, 1 - momentum), mul(mu!, momentum)), rm.dtype));
     if (rv) {
-      const unbiased = mul(reshape(v, [c]), n / (n - 1));
-      rv.assign_(cast(add(mul(rv, 1 - momentum), mul(unbiased, momentum)), rv.dtype));
+      // biased var = 1/invStd² - eps (in f32: a 16-bit invStd² can overflow), then Bessel's correction
+      const v = sub(reciprocal(square(cast(invStd!, 'float32'))), eps);
+      const unbiased = mul(v, n / (n - 1));
+      rv.assign_(cast(add(mul(cast(rv, 'float32'), 1 - momentum), mul(unbiased, momentum)), rv.dtype));
     }
   });
-  return y;
+  return y!;
 }
 
 /**

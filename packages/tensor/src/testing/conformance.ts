@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendRegistration } from '../backend/registry.js';
 import { registerBackend, useBackend } from '../backend/registry.js';
 import { fromStorage } from '../creation.js';
-import { type DType, isFloat, toFloat32 } from '../dtype.js';
+import { type DType, isFloat } from '../dtype.js';
 import { noGrad } from '../engine.js';
 import { parseNpy } from '../io/npy.js';
 import { fmtShape } from '../shape.js';

@@ -1,5 +1,5 @@
 import type { DType, GeluAttrs, KernelConfig, LeakyReluAttrs } from '@tinyvision/tensor';
-import { kernelNames as K } from '@tinyvision/tensor';
+import { allocStorage, kernelNames as K } from '@tinyvision/tensor';
 import { cpuKernel, FLOATS, type HostTensor, NUMERIC } from '../host.js';
 import { unaryImpl } from './elementwise.js';
 import { erfScalar } from './erf.js';
@@ -9,6 +9,28 @@ const GELU_BETA = Math.sqrt(2 / Math.PI);
 /** relu6 with NaN passing through. */
 function relu6Scalar(v: number): number {
   return Math.min(Math.max(v, 0), 6);
+}
+
+/**
+ * ReLU `max(x, 0)` as a branch-free loop (random signs would mispredict a branch half the time): float32 works
+ * on the bits, so NaN passes through (with its payload) and negatives, -0 included, become +0.
+ * @param x - input
+ * @returns the output host tensor
+ */
+export function reluImpl(x: HostTensor): HostTensor {
+  const v = x.values;
+  const n = v.length;
+  const out = allocStorage(x.dtype, n);
+  if (v instanceof Float32Array) {
+    const b = new Int32Array(v.buffer, v.byteOffset, n);
+    const o = new Int32Array(out.buffer, out.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      const e = b[i]!;
+      const nan = (0x7f800000 - (e & 0x7fffffff)) >> 31; // -1 for NaN
+      o[i] = e & ~((e >> 31) & ~nan);
+    }
+  } else for (let i = 0; i < n; i++) out[i] = v[i]! & ~(v[i]! >> 31);
+  return { values: out, shape: x.shape, dtype: x.dtype };
 }
 
 /**
@@ -41,7 +63,7 @@ function act(name: string, f: (v: number) => number, dtypes: readonly DType[] = 
 
 /** Activation CPU kernels (NaN propagates through every one, as in PyTorch). */
 export const activationKernels: KernelConfig[] = [
-  act(K.Relu, (v) => Math.max(v, 0), NUMERIC),
+  cpuKernel(K.Relu, ([x]) => [reluImpl(x!)], { dtypes: NUMERIC, floatCompute: true }),
   act(K.Relu6, relu6Scalar, NUMERIC),
   cpuKernel(K.LeakyRelu, ([x], a) => [leakyReluImpl(x!, a as unknown as LeakyReluAttrs)], {
     dtypes: FLOATS,

@@ -8,15 +8,64 @@ import {
   sizeOf,
 } from '@tinyvision/tensor';
 import { ALL, cpuKernel, FLOATS, type HostTensor, NUMERIC } from '../host.js';
+import { forEachRow, planBroadcast } from './broadcast-plan.js';
 import { erfScalar } from './erf.js';
 
+/** Binary ops with a specialised loop in {@link binaryImpl} (no per-element callback). */
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'greater' | 'less' | 'equal';
+
+/** One row of a binary op: `len` outputs from `o`, operands from `qa`/`qb` with strides `ia`/`ib` (0 or 1). */
+function binaryRow(
+  op: BinaryOp | undefined,
+  f: (x: number, y: number) => number,
+  out: TypedArray,
+  o: number,
+  len: number,
+  av: TypedArray,
+  qa: number,
+  ia: number,
+  bv: TypedArray,
+  qb: number,
+  ib: number,
+): void {
+  const end = o + len;
+  switch (op) {
+    case 'add':
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = av[qa]! + bv[qb]!;
+      return;
+    case 'sub':
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = av[qa]! - bv[qb]!;
+      return;
+    case 'mul':
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = av[qa]! * bv[qb]!;
+      return;
+    case 'div':
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = av[qa]! / bv[qb]!;
+      return;
+    case 'greater':
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = +(av[qa]! > bv[qb]!);
+      return;
+    case 'less':
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = +(av[qa]! < bv[qb]!);
+      return;
+    case 'equal':
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = +(av[qa]! === bv[qb]!);
+      return;
+    default:
+      for (let i = o; i < end; i++, qa += ia, qb += ib) out[i] = f(av[qa]!, bv[qb]!);
+  }
+}
+
 /**
- * Applies `f` elementwise over two broadcast inputs into a new array of `outDtype`. Same-size and scalar
- * operands take flat loops; other broadcasts walk the outer dims and run the innermost dim as a tight loop.
+ * Applies `f` elementwise over two broadcast inputs into a new array of `outDtype`. The output is walked in
+ * rows of the largest trailing block over which each operand is contiguous or constant (see
+ * {@link planBroadcast}): same-shape and scalar operands are one row, `[N,C,H,W] ∘ [1,C,1,1]` is N·C rows of
+ * H·W against a scalar.
  * @param a - first input
  * @param b - second input
  * @param outDtype - output dtype
  * @param f - scalar function
+ * @param op - when given, a specialised loop computing the same as `f` (JS number semantics)
  * @returns the output host tensor
  */
 export function binaryImpl(
@@ -24,44 +73,20 @@ export function binaryImpl(
   b: HostTensor,
   outDtype: DType,
   f: (x: number, y: number) => number,
+  op?: BinaryOp,
 ): HostTensor {
   const shape = broadcastShapes(a.shape, b.shape);
   const n = sizeOf(shape);
   const out = allocStorage(outDtype, n);
+  if (n === 0) return { values: out, shape, dtype: outDtype };
+  const plan = planBroadcast(shape, [a.shape, b.shape]);
+  const last = plan.ext.length - 1;
+  const len = plan.ext[last]!;
+  const ia = plan.strides[0]![last]!;
+  const ib = plan.strides[1]![last]!;
   const av = a.values;
   const bv = b.values;
-  if (n === 0) return { values: out, shape, dtype: outDtype };
-  if (av.length === n && bv.length === n) {
-    for (let i = 0; i < n; i++) out[i] = f(av[i]!, bv[i]!);
-  } else if (bv.length === 1) {
-    const y = bv[0]!;
-    for (let i = 0; i < n; i++) out[i] = f(av[i]!, y);
-  } else if (av.length === 1) {
-    const x = av[0]!;
-    for (let i = 0; i < n; i++) out[i] = f(x, bv[i]!);
-  } else {
-    const rank = shape.length;
-    const sa = bstrides(a.shape, shape);
-    const sb = bstrides(b.shape, shape);
-    const inner = shape[rank - 1]!;
-    const ia = sa[rank - 1]!;
-    const ib = sb[rank - 1]!;
-    const idx = new Array<number>(rank).fill(0);
-    let pa = 0;
-    let pb = 0;
-    for (let o = 0; o < n; o += inner) {
-      for (let j = 0, qa = pa, qb = pb; j < inner; j++, qa += ia, qb += ib) out[o + j] = f(av[qa]!, bv[qb]!);
-      for (let d = rank - 2; d >= 0; d--) {
-        idx[d]!++;
-        pa += sa[d]!;
-        pb += sb[d]!;
-        if (idx[d]! < shape[d]!) break;
-        pa -= sa[d]! * shape[d]!;
-        pb -= sb[d]! * shape[d]!;
-        idx[d] = 0;
-      }
-    }
-  }
+  forEachRow(plan, n, (o, p) => binaryRow(op, f, out, o, len, av, p[0]!, ia, bv, p[1]!, ib));
   return { values: out, shape, dtype: outDtype };
 }
 
@@ -92,8 +117,43 @@ export function unaryImpl(x: HostTensor, f: (v: number) => number, outDtype: DTy
   return { values: out, shape: x.shape, dtype: outDtype };
 }
 
+type Bits = Int8Array | Int16Array | Int32Array;
+
+/** The raw bits of a typed array as a signed integer view of the same element width (no copy). */
+function bitsOf(t: TypedArray): Bits {
+  const w = t.BYTES_PER_ELEMENT;
+  const C = w === 4 ? Int32Array : w === 2 ? Int16Array : Int8Array;
+  return new C(t.buffer, t.byteOffset, t.length);
+}
+
+/**
+ * One row of `where` on raw bits: `len` outputs from `o`, operands from `qc`/`qa`/`qb` with strides 0 or 1.
+ * Branch-free (a mask from the condition selects the bits), so random conditions cost no mispredictions.
+ */
+function whereRow(
+  out: Bits,
+  o: number,
+  len: number,
+  cv: TypedArray,
+  qc: number,
+  ic: number,
+  av: Bits,
+  qa: number,
+  ia: number,
+  bv: Bits,
+  qb: number,
+  ib: number,
+): void {
+  for (let i = o, end = o + len; i < end; i++, qc += ic, qa += ia, qb += ib) {
+    const c = cv[qc]!;
+    const m = (c | -c) >> 31; // -1 when c != 0, else 0
+    out[i] = (av[qa]! & m) | (bv[qb]! & ~m);
+  }
+}
+
 /**
  * `where(cond, a, b)` with three-way broadcasting; copies raw storage (any dtype, 16-bit floats untouched).
+ * Walks rows of the largest trailing block over which each operand is contiguous or constant, selecting bits.
  * @param cond - bool condition
  * @param a - values where true
  * @param b - values where false (same dtype as `a`)
@@ -103,41 +163,16 @@ export function whereImpl(cond: HostTensor, a: HostTensor, b: HostTensor): HostT
   const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape), b.shape);
   const n = sizeOf(shape);
   const out = allocStorage(a.dtype, n);
+  if (n === 0) return { values: out, shape, dtype: a.dtype };
   const cv = cond.values;
-  const av = a.values;
-  const bv = b.values;
-  if (cv.length === n && av.length === n && bv.length === n) {
-    for (let i = 0; i < n; i++) out[i] = cv[i] ? av[i]! : bv[i]!;
-  } else if (cv.length === n && av.length === 1 && bv.length === n) {
-    const x = av[0]!;
-    for (let i = 0; i < n; i++) out[i] = cv[i] ? x : bv[i]!;
-  } else if (cv.length === n && av.length === n && bv.length === 1) {
-    const y = bv[0]!;
-    for (let i = 0; i < n; i++) out[i] = cv[i] ? av[i]! : y;
-  } else if (n > 0) {
-    const rank = shape.length;
-    const sc = bstrides(cond.shape, shape);
-    const sa = bstrides(a.shape, shape);
-    const sb = bstrides(b.shape, shape);
-    const idx = new Array<number>(rank).fill(0);
-    let pc = 0;
-    let pa = 0;
-    let pb = 0;
-    for (let i = 0; i < n; i++) {
-      out[i] = cv[pc] ? av[pa]! : bv[pb]!;
-      for (let d = rank - 1; d >= 0; d--) {
-        idx[d]!++;
-        pc += sc[d]!;
-        pa += sa[d]!;
-        pb += sb[d]!;
-        if (idx[d]! < shape[d]!) break;
-        pc -= sc[d]! * shape[d]!;
-        pa -= sa[d]! * shape[d]!;
-        pb -= sb[d]! * shape[d]!;
-        idx[d] = 0;
-      }
-    }
-  }
+  const av = bitsOf(a.values);
+  const bv = bitsOf(b.values);
+  const bits = bitsOf(out);
+  const plan = planBroadcast(shape, [cond.shape, a.shape, b.shape]);
+  const last = plan.ext.length - 1;
+  const len = plan.ext[last]!;
+  const [ic, ia, ib] = plan.strides.map((s) => s[last]!) as [number, number, number];
+  forEachRow(plan, n, (o, p) => whereRow(bits, o, len, cv, p[0]!, ic, av, p[1]!, ia, bv, p[2]!, ib));
   return { values: out, shape, dtype: a.dtype };
 }
 
@@ -177,20 +212,40 @@ export function clipImpl(x: HostTensor, attrs: ClipAttrs): HostTensor {
   return unaryImpl(x, (v) => Math.min(Math.max(v, lo), hi));
 }
 
+/** The binary kernels with a specialised loop in {@link binaryImpl} (arithmetic ones for float dtypes only). */
+const SPECIALISED: Readonly<Record<string, BinaryOp>> = {
+  [K.Add]: 'add',
+  [K.Sub]: 'sub',
+  [K.Mul]: 'mul',
+  [K.Div]: 'div',
+  [K.Greater]: 'greater',
+  [K.Less]: 'less',
+  [K.Equal]: 'equal',
+};
+
 function bin(
   name: string,
   f: (x: number, y: number) => number,
   fi: (x: number, y: number) => number = f,
   dtypes: readonly DType[] = NUMERIC,
 ): KernelConfig {
-  return cpuKernel(name, ([a, b]) => [binaryImpl(a!, b!, a!.dtype, FLOATS.includes(a!.dtype) ? f : fi)], {
-    dtypes,
-    floatCompute: true,
-  });
+  const op = SPECIALISED[name];
+  return cpuKernel(
+    name,
+    ([a, b]) => {
+      const float = FLOATS.includes(a!.dtype);
+      return [binaryImpl(a!, b!, a!.dtype, float ? f : fi, float ? op : undefined)];
+    },
+    { dtypes, floatCompute: true },
+  );
 }
 
 function cmp(name: string, f: (x: number, y: number) => number): KernelConfig {
-  return cpuKernel(name, ([a, b]) => [binaryImpl(a!, b!, 'bool', f)], { dtypes: ALL, floatCompute: true });
+  const op = SPECIALISED[name];
+  return cpuKernel(name, ([a, b]) => [binaryImpl(a!, b!, 'bool', f, op)], {
+    dtypes: ALL,
+    floatCompute: true,
+  });
 }
 
 function un(

@@ -36,6 +36,147 @@ export function batchNormImpl(
 }
 
 /**
+ * Training batch normalisation over axis 1 (PyTorch `native_batch_norm` with `training=True`): batch mean and
+ * biased variance per channel in one pass over N×spatial (float64 sums of the values shifted by the channel's
+ * first value, so a large mean does not cancel the variance), then `y = x·scale + shift`.
+ * @param x - input `[N, C, ...]` (float32)
+ * @param gamma - scale `[C]` or null
+ * @param beta - shift `[C]` or null
+ * @param attrs - epsilon
+ * @returns `[y, saveMean [C], saveInvStd [C]]` with `saveInvStd = 1 / sqrt(var + eps)`
+ */
+export function batchNormTrainImpl(
+  x: HostTensor,
+  gamma: HostTensor | null,
+  beta: HostTensor | null,
+  attrs: BatchNormAttrs,
+): [HostTensor, HostTensor, HostTensor] {
+  const c = x.shape[1]!;
+  const inner = sizeOf(x.shape.slice(2));
+  const v = x.values;
+  const m = inner * (c > 0 ? v.length / (c * inner) : 0);
+  const shift = new Float64Array(c);
+  const s1 = new Float64Array(c);
+  const s2 = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const k = v[ch * inner];
+    shift[ch] = k !== undefined && Number.isFinite(k) ? k : 0;
+  }
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const k = shift[ch]!;
+      let a = 0;
+      let q = 0;
+      for (let i = base, end = base + inner; i < end; i++) {
+        const d = v[i]! - k;
+        a += d;
+        q += d * d;
+      }
+      s1[ch]! += a;
+      s2[ch]! += q;
+    }
+  }
+  const mean = new Float32Array(c);
+  const invStd = new Float32Array(c);
+  const scale = new Float64Array(c);
+  const offset = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const dm = s1[ch]! / m;
+    const mu = shift[ch]! + dm;
+    const inv = 1 / Math.sqrt(Math.max(s2[ch]! / m - dm * dm, 0) + attrs.epsilon);
+    mean[ch] = mu;
+    invStd[ch] = inv;
+    scale[ch] = (gamma ? gamma.values[ch]! : 1) * inv;
+    offset[ch] = (beta ? beta.values[ch]! : 0) - mu * scale[ch]!;
+  }
+  const out = new Float32Array(v.length);
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const a = scale[ch]!;
+      const b = offset[ch]!;
+      for (let i = base, end = base + inner; i < end; i++) out[i] = v[i]! * a + b;
+    }
+  }
+  const cs = [c];
+  return [
+    { values: out, shape: x.shape, dtype: 'float32' },
+    { values: mean, shape: cs, dtype: 'float32' },
+    { values: invStd, shape: cs, dtype: 'float32' },
+  ];
+}
+
+/**
+ * Gradient of {@link batchNormTrainImpl} (batch statistics depend on x): with `x̂ = (x - mean)·invStd` and M
+ * values per channel, `dx = γ·invStd/M · (M·dy - Σdy - x̂·Σ(dy·x̂))`, `dγ = Σ(dy·x̂)`, `dβ = Σdy`. One float64
+ * pass per channel for the two sums, one pass for dx.
+ * @param dy - upstream gradient shaped like x (float32)
+ * @param x - the forward input `[N, C, ...]`
+ * @param gamma - scale `[C]` or null (1)
+ * @param mean - saved batch mean `[C]`
+ * @param invStd - saved `1/sqrt(var + eps)` `[C]`
+ * @returns `[dx, dgamma [C], dbeta [C]]`
+ */
+export function batchNormTrainGradImpl(
+  dy: HostTensor,
+  x: HostTensor,
+  gamma: HostTensor | null,
+  mean: HostTensor,
+  invStd: HostTensor,
+): [HostTensor, HostTensor, HostTensor] {
+  const c = x.shape[1]!;
+  const inner = sizeOf(x.shape.slice(2));
+  const v = x.values;
+  const g = dy.values;
+  const m = inner * (c > 0 ? v.length / (c * inner) : 0);
+  const sumDy = new Float64Array(c);
+  const sumDyXmu = new Float64Array(c);
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const mu = mean.values[ch]!;
+      let a = 0;
+      let b = 0;
+      for (let i = base, end = base + inner; i < end; i++) {
+        const d = g[i]!;
+        a += d;
+        b += d * (v[i]! - mu);
+      }
+      sumDy[ch]! += a;
+      sumDyXmu[ch]! += b;
+    }
+  }
+  const dgamma = new Float32Array(c);
+  const dbeta = new Float32Array(c);
+  const a = new Float64Array(c);
+  const k = new Float64Array(c);
+  const off = new Float64Array(c);
+  for (let ch = 0; ch < c; ch++) {
+    const inv = invStd.values[ch]!;
+    dgamma[ch] = sumDyXmu[ch]! * inv;
+    dbeta[ch] = sumDy[ch]!;
+    // dx = γ·inv·(dy - Σdy/M - (x - mean)·inv²·Σ(dy·(x - mean))/M) = a·dy - k·(x - mean) - off
+    a[ch] = (gamma ? gamma.values[ch]! : 1) * inv;
+    k[ch] = (a[ch]! * inv * inv * sumDyXmu[ch]!) / m;
+    off[ch] = (a[ch]! * sumDy[ch]!) / m;
+  }
+  const dx = new Float32Array(v.length);
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const s = a[ch]!;
+      const kk = k[ch]!;
+      const o = off[ch]!;
+      const mu = mean.values[ch]!;
+      for (let i = base, end = base + inner; i < end; i++) dx[i] = s * g[i]! - kk * (v[i]! - mu) - o;
+    }
+  }
+  const cs = [c];
+  return [
+    { values: dx, shape: x.shape, dtype: 'float32' },
+    { values: dgamma, shape: cs, dtype: 'float32' },
+    { values: dbeta, shape: cs, dtype: 'float32' },
+  ];
+}
+
+/**
  * Normalises each contiguous row of `cols` values in place of `out` (biased variance, two passes).
  * @returns nothing; writes `out[off .. off+cols)`
  */
@@ -107,13 +248,22 @@ export function groupNormImpl(
   return { values: out, shape: x.shape, dtype: 'float32' };
 }
 
-/** Norm CPU kernels (fast inference paths of the composites). */
+/** Norm CPU kernels (fast inference paths of the composites, and training batch norm with its gradient). */
 export const normKernels: KernelConfig[] = [
   cpuKernel(
     K.BatchNorm,
     ([x, m, v, g, b], a) => [batchNormImpl(x!, m!, v!, g ?? null, b ?? null, a as unknown as BatchNormAttrs)],
     { dtypes: FLOATS, floatCompute: true },
   ),
+  cpuKernel(
+    K.BatchNormTrain,
+    ([x, g, b], a) => batchNormTrainImpl(x!, g ?? null, b ?? null, a as unknown as BatchNormAttrs),
+    { dtypes: FLOATS, floatCompute: true },
+  ),
+  cpuKernel(K.BatchNormTrainGrad, ([dy, x, g, m, s]) => batchNormTrainGradImpl(dy!, x!, g ?? null, m!, s!), {
+    dtypes: FLOATS,
+    floatCompute: true,
+  }),
   cpuKernel(
     K.LayerNorm,
     ([x, g, b], a) => [layerNormImpl(x!, g ?? null, b ?? null, a as unknown as LayerNormAttrs)],

@@ -101,6 +101,52 @@ function argmaxPlane(
   }
 }
 
+/** Whether every window lies inside the input with dilation 1 (no padding reached): the dense fast path. */
+function isDense(g: ReturnType<typeof geometry>, attrs: Pool2DAttrs): boolean {
+  const [kh, kw] = attrs.kernelSize;
+  const [sh, sw] = attrs.strides;
+  return (
+    attrs.dilations[0] === 1 &&
+    attrs.dilations[1] === 1 &&
+    attrs.pads.every((p) => p === 0) &&
+    g.oh > 0 &&
+    g.ow > 0 &&
+    (g.oh - 1) * sh + kh <= g.h &&
+    (g.ow - 1) * sw + kw <= g.w
+  );
+}
+
+/**
+ * Dense max pooling of one plane (see {@link isDense}): writes each window's maximum as an absolute index into
+ * `v`, with the rule of {@link argmaxPlane} (strict `>`, a NaN wins) evaluated branch-free, since comparisons
+ * of random data would mispredict.
+ */
+function denseArgmax(
+  v: ArrayLike<number>,
+  base: number,
+  g: ReturnType<typeof geometry>,
+  attrs: Pool2DAttrs,
+  out: Int32Array,
+): void {
+  const [kh, kw] = attrs.kernelSize;
+  const [sh, sw] = attrs.strides;
+  const w = g.w;
+  let o = 0;
+  for (let y = 0; y < g.oh; y++) {
+    for (let x = 0, c0 = base + y * sh * w; x < g.ow; x++, o++, c0 += sw) {
+      let bi = c0;
+      for (let i = 0, r = c0; i < kh; i++, r += w) {
+        for (let j = r, end = r + kw; j < end; j++) {
+          const val = v[j]!;
+          const take = +(val > v[bi]!) | +Number.isNaN(val);
+          bi ^= (bi ^ j) & -take;
+        }
+      }
+      out[o] = bi;
+    }
+  }
+}
+
 /**
  * 2-D max pooling (torch `F.max_pool2d`): padded cells never win, NaN propagates.
  * @param x - input `[N, C, H, W]`
@@ -114,6 +160,15 @@ export function maxPool2dImpl(x: HostTensor, attrs: Pool2DAttrs): HostTensor {
   const idx = new Int32Array(plane);
   const v = x.values;
   const lowest = x.dtype === 'float32' ? Number.NEGATIVE_INFINITY : 0;
+  if (isDense(g, attrs)) {
+    for (let p = 0; p < g.planes; p++) {
+      const base = p * g.h * g.w;
+      const ob = p * plane;
+      denseArgmax(v, base, g, attrs, idx);
+      for (let o = 0; o < plane; o++) out[ob + o] = v[idx[o]!]!;
+    }
+    return { values: out, shape: g.out, dtype: x.dtype, quant: x.quant };
+  }
   for (let p = 0; p < g.planes; p++) {
     const base = p * g.h * g.w;
     argmaxPlane(v, base, g, attrs.dilations, idx);
@@ -124,6 +179,8 @@ export function maxPool2dImpl(x: HostTensor, attrs: Pool2DAttrs): HostTensor {
 
 /**
  * Gradient of {@link maxPool2dImpl}: each output's upstream gradient is added at its window's (first) maximum.
+ * Dense windows that do not overlap (stride ≥ kernel) scatter straight into the output in one pass; otherwise
+ * contributions are summed per plane in float64.
  * @param x - the forward input `[N, C, H, W]`
  * @param dy - upstream gradient `[N, C, outH, outW]`
  * @param attrs - pooling attrs
@@ -133,8 +190,22 @@ export function maxPool2dGradImpl(x: HostTensor, dy: HostTensor, attrs: Pool2DAt
   const g = geometry(x.shape, attrs);
   const plane = g.oh * g.ow;
   const dx = new Float32Array(x.values.length);
-  const acc = new Float64Array(g.h * g.w);
+  const g2 = dy.values;
   const idx = new Int32Array(plane);
+  if (
+    isDense(g, attrs) &&
+    attrs.strides[0] >= attrs.kernelSize[0] &&
+    attrs.strides[1] >= attrs.kernelSize[1]
+  ) {
+    for (let p = 0; p < g.planes; p++) {
+      const base = p * g.h * g.w;
+      const ob = p * plane;
+      denseArgmax(x.values, base, g, attrs, idx);
+      for (let o = 0; o < plane; o++) dx[idx[o]!] = g2[ob + o]!;
+    }
+    return { values: dx, shape: x.shape, dtype: 'float32' };
+  }
+  const acc = new Float64Array(g.h * g.w);
   for (let p = 0; p < g.planes; p++) {
     const base = p * g.h * g.w;
     argmaxPlane(x.values, base, g, attrs.dilations, idx);

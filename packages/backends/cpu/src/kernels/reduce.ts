@@ -6,11 +6,88 @@ import type {
   TopKAttrs,
   TopKGradAttrs,
 } from '@tinyvision/tensor';
-import { allocStorage, kernelNames as K, sizeOf } from '@tinyvision/tensor';
+import { allocStorage, kernelNames as K, sizeOf, type TypedArray } from '@tinyvision/tensor';
 import { cpuKernel, FLOATS, type HostTensor, NUMERIC } from '../host.js';
 
 /**
- * Generic reduction over sorted axes: visits each output cell's inputs with `init`/`step`/`finish`.
+ * A reduction's iteration plan: the input shape with size-1 dims dropped and adjacent dims of the same kind
+ * (reduced or kept) merged, so e.g. axes [0, 2, 3] of NCHW become `[N·(reduced), C, H·W (reduced)]` and every
+ * reduction runs as rows of the last merged dim.
+ */
+interface ReducePlan {
+  /** Merged extents (at least one). */
+  readonly ext: readonly number[];
+  /** Output stride of each merged dim (0 on reduced dims). */
+  readonly ostr: readonly number[];
+  /** Output shape. */
+  readonly shape: readonly number[];
+  /** Number of output cells. */
+  readonly nOut: number;
+  /** Number of input values reduced into each output cell. */
+  readonly count: number;
+}
+
+function planReduce(inShape: readonly number[], attrs: ReduceAttrs): ReducePlan {
+  const { axes, keepDims } = attrs;
+  const red = new Set(axes);
+  const ext: number[] = [];
+  const isRed: boolean[] = [];
+  inShape.forEach((d, i) => {
+    if (d === 1) return;
+    const r = red.has(i);
+    if (ext.length && isRed[ext.length - 1] === r) ext[ext.length - 1]! *= d;
+    else {
+      ext.push(d);
+      isRed.push(r);
+    }
+  });
+  if (!ext.length) {
+    ext.push(1);
+    isRed.push(false);
+  }
+  const ostr = new Array<number>(ext.length);
+  let nOut = 1;
+  for (let i = ext.length - 1; i >= 0; i--) {
+    ostr[i] = isRed[i] ? 0 : nOut;
+    if (!isRed[i]) nOut *= ext[i]!;
+  }
+  const shape = keepDims
+    ? inShape.map((d, i) => (red.has(i) ? 1 : d))
+    : inShape.filter((_, i) => !red.has(i));
+  const count = axes.reduce((acc, ax) => acc * inShape[ax]!, 1);
+  return { ext, ostr, shape, nOut: sizeOf(shape), count };
+}
+
+/**
+ * Calls `run(o, p, len, reduceRow)` for each row of the plan's last merged dim: input offset `p`, output offset
+ * `o`; `reduceRow` tells whether the row folds into `acc[o]` or updates `acc[o .. o+len)` elementwise.
+ */
+function forEachRow(
+  plan: ReducePlan,
+  n: number,
+  run: (o: number, p: number, len: number, reduceRow: boolean) => void,
+): void {
+  const { ext, ostr } = plan;
+  const last = ext.length - 1;
+  const len = ext[last]!;
+  const reduceRow = ostr[last] === 0;
+  const idx = new Array<number>(last).fill(0);
+  let o = 0;
+  for (let p = 0; p < n; p += len) {
+    run(o, p, len, reduceRow);
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d]!++;
+      o += ostr[d]!;
+      if (idx[d]! < ext[d]!) break;
+      o -= ostr[d]! * ext[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * Generic reduction over sorted axes with a custom accumulator, run row by row over the merged dims (see
+ * {@link reduceFastImpl} for the built-in reductions, which use specialised loops).
  * @param x - input
  * @param attrs - axes and keepDims
  * @param init - initial accumulator
@@ -25,38 +102,19 @@ export function reduceImpl(
   step: (acc: number, v: number) => number,
   finish: (acc: number, count: number) => number = (a) => a,
 ): HostTensor {
-  const { axes, keepDims } = attrs;
-  const rank = x.shape.length;
-  const reduced = new Set(axes);
-  const outShapeKeep = x.shape.map((d, i) => (reduced.has(i) ? 1 : d));
-  const outShape = keepDims ? outShapeKeep : x.shape.filter((_, i) => !reduced.has(i));
-  const nOut = sizeOf(outShapeKeep);
-  const count = axes.reduce((a, ax) => a * x.shape[ax]!, 1);
-  const acc = new Float64Array(nOut).fill(init);
-  // output strides (over the keepDims shape), 0 on reduced axes
-  const oStr = new Array<number>(rank);
-  let s = 1;
-  for (let i = rank - 1; i >= 0; i--) {
-    oStr[i] = reduced.has(i) ? 0 : s;
-    s *= outShapeKeep[i]!;
-  }
-  const n = x.values.length;
-  const idx = new Array<number>(rank).fill(0);
-  let o = 0;
+  const plan = planReduce(x.shape, attrs);
+  const acc = new Float64Array(plan.nOut).fill(init);
   const v = x.values;
-  for (let i = 0; i < n; i++) {
-    acc[o] = step(acc[o]!, v[i]!);
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]!++;
-      o += oStr[d]!;
-      if (idx[d]! < x.shape[d]!) break;
-      o -= oStr[d]! * x.shape[d]!;
-      idx[d] = 0;
-    }
-  }
-  const out = allocStorage(x.dtype, nOut);
-  for (let i = 0; i < nOut; i++) out[i] = finish(acc[i]!, count);
-  return { values: out, shape: outShape, dtype: x.dtype };
+  forEachRow(plan, v.length, (o, p, len, reduceRow) => {
+    if (reduceRow) {
+      let a = acc[o]!;
+      for (let i = p, end = p + len; i < end; i++) a = step(a, v[i]!);
+      acc[o] = a;
+    } else for (let i = 0; i < len; i++) acc[o + i] = step(acc[o + i]!, v[p + i]!);
+  });
+  const out = allocStorage(x.dtype, plan.nOut);
+  for (let i = 0; i < plan.nOut; i++) out[i] = finish(acc[i]!, plan.count);
+  return { values: out, shape: plan.shape, dtype: x.dtype };
 }
 
 /** The reductions with a fast path. */
@@ -72,63 +130,84 @@ export function splitAxis(shape: readonly number[], axis: number): [number, numb
   return [sizeOf(shape.slice(0, axis)), shape[axis] ?? 1, sizeOf(shape.slice(axis + 1))];
 }
 
+/** Folds `v[p .. p+len)` into `a` (max/min: a NaN wins and stays, since `NaN > a` is false afterwards). */
+function foldRow(kind: ReduceKind, a: number, v: TypedArray, p: number, len: number): number {
+  const end = p + len;
+  if (kind === 'sum' || kind === 'mean') {
+    let a1 = 0;
+    let i = p;
+    for (; i + 1 < end; i += 2) {
+      a += v[i]!;
+      a1 += v[i + 1]!;
+    }
+    if (i < end) a += v[i]!;
+    return a + a1;
+  }
+  if (kind === 'prod') for (let i = p; i < end; i++) a *= v[i]!;
+  else if (kind === 'max') {
+    for (let i = p; i < end; i++) {
+      const e = v[i]!;
+      if (e > a || Number.isNaN(e)) a = e;
+    }
+  } else {
+    for (let i = p; i < end; i++) {
+      const e = v[i]!;
+      if (e < a || Number.isNaN(e)) a = e;
+    }
+  }
+  return a;
+}
+
+/** Folds `v[p .. p+len)` elementwise into `acc[o .. o+len)`. */
+function foldVec(
+  kind: ReduceKind,
+  acc: Float64Array,
+  o: number,
+  v: TypedArray,
+  p: number,
+  len: number,
+): void {
+  const d = p - o;
+  const end = o + len;
+  if (kind === 'sum' || kind === 'mean') for (let i = o; i < end; i++) acc[i]! += v[i + d]!;
+  else if (kind === 'prod') for (let i = o; i < end; i++) acc[i]! *= v[i + d]!;
+  else if (kind === 'max') {
+    for (let i = o; i < end; i++) {
+      const e = v[i + d]!;
+      if (e > acc[i]! || Number.isNaN(e)) acc[i] = e;
+    }
+  } else {
+    for (let i = o; i < end; i++) {
+      const e = v[i + d]!;
+      if (e < acc[i]! || Number.isNaN(e)) acc[i] = e;
+    }
+  }
+}
+
 /**
- * A reduction with tight loops when the axes are consecutive (the common case: trailing dims, one axis,
- * all axes); other axis sets use {@link reduceImpl}. Accumulates in float64; max/min propagate NaN.
+ * The built-in reductions over any sorted axis set, as tight loops: adjacent reduced (or kept) dims are merged,
+ * and each row of the last merged dim is either folded into one accumulator (trailing axes, all axes, the
+ * `[0, 2, 3]` "all but channel" pattern of NCHW) or added elementwise into a row of accumulators (leading or
+ * middle axes). Accumulates in float64; max/min propagate NaN; the mean of nothing is NaN.
  * @param x - input
  * @param attrs - sorted axes and keepDims
  * @param kind - which reduction
  * @returns the output host tensor
  */
 export function reduceFastImpl(x: HostTensor, attrs: ReduceAttrs, kind: ReduceKind): HostTensor {
-  const { axes, keepDims } = attrs;
   const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
-  const consecutive = axes.every((a, i) => i === 0 || a === axes[i - 1]! + 1);
-  if (!consecutive) {
-    const step = STEPS[kind];
-    return reduceImpl(x, attrs, init, step, kind === 'mean' ? (s, c) => s / c : undefined);
-  }
-  const first = axes[0] ?? 0;
-  const outer = sizeOf(x.shape.slice(0, first));
-  const r = axes.length ? sizeOf(x.shape.slice(first, first + axes.length)) : 1;
-  const inner = sizeOf(x.shape.slice(first + axes.length));
-  const shape = keepDims
-    ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
-    : x.shape.filter((_, i) => !axes.includes(i));
-  const acc = new Float64Array(outer * inner).fill(init);
+  const plan = planReduce(x.shape, attrs);
+  const acc = new Float64Array(plan.nOut).fill(init);
   const v = x.values;
-  for (let o = 0; o < outer; o++) {
-    const base = o * inner;
-    for (let j = 0; j < r; j++) {
-      const p = (o * r + j) * inner;
-      if (kind === 'sum' || kind === 'mean') for (let i = 0; i < inner; i++) acc[base + i]! += v[p + i]!;
-      else if (kind === 'prod') for (let i = 0; i < inner; i++) acc[base + i]! *= v[p + i]!;
-      else if (kind === 'max') {
-        for (let i = 0; i < inner; i++) {
-          const e = v[p + i]!;
-          if (e > acc[base + i]! || Number.isNaN(e)) acc[base + i] = e;
-        }
-      } else {
-        for (let i = 0; i < inner; i++) {
-          const e = v[p + i]!;
-          if (e < acc[base + i]! || Number.isNaN(e)) acc[base + i] = e;
-        }
-      }
-    }
-  }
-  const out = allocStorage(x.dtype, acc.length);
-  if (kind === 'mean') for (let i = 0; i < acc.length; i++) out[i] = acc[i]! / r;
+  forEachRow(plan, v.length, (o, p, len, reduceRow) => {
+    if (reduceRow) acc[o] = foldRow(kind, acc[o]!, v, p, len);
+    else foldVec(kind, acc, o, v, p, len);
+  });
+  const out = allocStorage(x.dtype, plan.nOut);
+  if (kind === 'mean') for (let i = 0; i < acc.length; i++) out[i] = acc[i]! / plan.count;
   else out.set(acc);
-  return { values: out, shape, dtype: x.dtype };
+  return { values: out, shape: plan.shape, dtype: x.dtype };
 }
-
-const STEPS: Record<ReduceKind, (acc: number, v: number) => number> = {
-  sum: (s, v) => s + v,
-  mean: (s, v) => s + v,
-  prod: (s, v) => s * v,
-  max: (s, v) => (v > s || Number.isNaN(v) ? v : s),
-  min: (s, v) => (v < s || Number.isNaN(v) ? v : s),
-};
 
 /**
  * Index of the max (or min) along one axis: first index on ties, and the first NaN wins (PyTorch).

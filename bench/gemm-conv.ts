@@ -320,6 +320,7 @@ async function main(): Promise<void> {
             gflops: round(flops(c) / t[l]!.median_ms / 1e6),
             runs: t[l]!.times_ms.length,
             ratio: round(t[l]!.median_ms / t.tinyvision!.median_ms),
+            times_ms: t[l]!.times_ms.map(round),
           },
         ]),
       ),
@@ -358,7 +359,10 @@ function markdown(j: {
       `${j.machine.loadAverage.join(' / ')} (a shared machine: other processes add noise).`,
     '',
     'Cells: median time (GFLOP/s). Ratio = peer median / tinyvision median (> 1: tinyvision is faster). ' +
-      'tinyvision and the naive loop use NCHW/OIHW; TensorFlow.js uses its native NHWC/HWIO layout.',
+      'tinyvision and the naive loop use NCHW/OIHW; TensorFlow.js uses its native NHWC/HWIO layout. GFLOP/s are ' +
+      'nominal (direct-convolution FLOPs / time): torch convolutions run in MKL-DNN (AVX-512, possibly Winograd), ' +
+      'its matmul in the generic BLAS of this Debian build. torch is timed after one untimed pass over all cases ' +
+      "(its allocator's steady state).",
     '',
     '| case | tinyvision | naive loop | tfjs cpu | torch (1 thread) | naive / tv | tfjs / tv | torch / tv |',
     '|---|---|---|---|---|---|---|---|',

@@ -3,7 +3,7 @@
 Usage: /usr/bin/python3 bench/peers/torch_train_step.py '<json {"batch", "runs", "warmup"}>'
 Model: conv(1→16,3×3,p1)-BN-ReLU-maxpool2-conv(16→32,3×3,p1)-BN-ReLU-maxpool2-GAP-linear(32→10), no conv bias,
 AdamW(lr 3e-3, weight decay 1e-4), cross-entropy, input [batch, 1, 28, 28]. Prints one JSON object to stdout:
-{"torch", "threads", "median_ms", "times_ms", "phases": {forward, backward, optimizer: median ms},
+{"torch", "threads", "median_ms", "times_ms", "cpu_median_ms" (process CPU time), "phases": {forward, backward, optimizer: median ms},
 "ops": [{"name", "ms_per_step", "calls_per_step"}] (autograd profiler self CPU time, top 15)}.
 """
 import json
@@ -42,6 +42,7 @@ def main():
     y = torch.arange(batch) % 10
 
     def step(ph=None):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         loss = F.cross_entropy(net(x), y)
         t1 = time.perf_counter()
@@ -54,11 +55,12 @@ def main():
             ph["forward"].append((t1 - t0) * 1e3)
             ph["backward"].append((t2 - t1) * 1e3)
             ph["optimizer"].append((t3 - t2) * 1e3)
+            ph["cpu"].append((time.process_time() - c0) * 1e3)
         return (t3 - t0) * 1e3
 
     for _ in range(cfg["warmup"]):
         step()
-    ph = {"forward": [], "backward": [], "optimizer": []}
+    ph = {"forward": [], "backward": [], "optimizer": [], "cpu": []}
     times = [step(ph) for _ in range(cfg["runs"])]
     prof_runs = 3
     with torch.autograd.profiler.profile() as prof:
@@ -70,6 +72,7 @@ def main():
         "threads": torch.get_num_threads(),
         "median_ms": statistics.median(times),
         "times_ms": times,
+        "cpu_median_ms": statistics.median(ph.pop("cpu")),
         "phases": {k: statistics.median(v) for k, v in ph.items()},
         "ops": [
             {"name": e.key, "ms_per_step": e.self_cpu_time_total / 1e3 / prof_runs, "calls_per_step": e.count / prof_runs}

@@ -122,8 +122,9 @@ type Bits = Int8Array | Int16Array | Int32Array;
 /** The raw bits of a typed array as a signed integer view of the same element width (no copy). */
 function bitsOf(t: TypedArray): Bits {
   const w = t.BYTES_PER_ELEMENT;
-  const C = w === 4 ? Int32Array : w === 2 ? Int16Array : Int8Array;
-  return new C(t.buffer, t.byteOffset, t.length);
+  if (w === 4) return new Int32Array(t.buffer, t.byteOffset, t.length);
+  if (w === 2) return new Int16Array(t.buffer, t.byteOffset, t.length);
+  return new Int8Array(t.buffer, t.byteOffset, t.length);
 }
 
 /**

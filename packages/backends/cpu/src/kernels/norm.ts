@@ -1,5 +1,5 @@
 import type { BatchNormAttrs, GroupNormAttrs, KernelConfig, LayerNormAttrs } from '@tinyvision/tensor';
-import { kernelNames as K, sizeOf } from '@tinyvision/tensor';
+import { kernelNames as K, sizeOf, type TypedArray } from '@tinyvision/tensor';
 import { cpuKernel, FLOATS, type HostTensor } from '../host.js';
 
 /**
@@ -35,6 +35,60 @@ export function batchNormImpl(
   return { values: out, shape: x.shape, dtype: 'float32' };
 }
 
+/** Per channel of `[N, C, inner]`: `s1[ch] = Σ(v - k)`, `s2[ch] = Σ(v - k)²` with `k = shift[ch]` (float64). */
+function channelMoments(
+  v: TypedArray,
+  c: number,
+  inner: number,
+  shift: Float64Array,
+  s1: Float64Array,
+  s2: Float64Array,
+): void {
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const k = shift[ch]!;
+      let a0 = 0;
+      let a1 = 0;
+      let q0 = 0;
+      let q1 = 0;
+      let i = base;
+      for (const end = base + inner - 1; i < end; i += 2) {
+        const d0 = v[i]! - k;
+        const d1 = v[i + 1]! - k;
+        a0 += d0;
+        a1 += d1;
+        q0 += d0 * d0;
+        q1 += d1 * d1;
+      }
+      if (i < base + inner) {
+        const d = v[i]! - k;
+        a0 += d;
+        q0 += d * d;
+      }
+      s1[ch]! += a0 + a1;
+      s2[ch]! += q0 + q1;
+    }
+  }
+}
+
+/** `out = v·scale[ch] + offset[ch]` over `[N, C, inner]`. */
+function channelAffine(
+  v: TypedArray,
+  out: Float32Array,
+  c: number,
+  inner: number,
+  scale: Float64Array,
+  offset: Float64Array,
+): void {
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const a = scale[ch]!;
+      const b = offset[ch]!;
+      for (let i = base, end = base + inner; i < end; i++) out[i] = v[i]! * a + b;
+    }
+  }
+}
+
 /**
  * Training batch normalisation over axis 1 (PyTorch `native_batch_norm` with `training=True`): batch mean and
  * biased variance per channel in one pass over N×spatial (float64 sums of the values shifted by the channel's
@@ -54,7 +108,7 @@ export function batchNormTrainImpl(
   const c = x.shape[1]!;
   const inner = sizeOf(x.shape.slice(2));
   const v = x.values;
-  const m = inner * (c > 0 ? v.length / (c * inner) : 0);
+  const m = v.length / c;
   const shift = new Float64Array(c);
   const s1 = new Float64Array(c);
   const s2 = new Float64Array(c);
@@ -62,20 +116,7 @@ export function batchNormTrainImpl(
     const k = v[ch * inner];
     shift[ch] = k !== undefined && Number.isFinite(k) ? k : 0;
   }
-  for (let base = 0; base < v.length; ) {
-    for (let ch = 0; ch < c; ch++, base += inner) {
-      const k = shift[ch]!;
-      let a = 0;
-      let q = 0;
-      for (let i = base, end = base + inner; i < end; i++) {
-        const d = v[i]! - k;
-        a += d;
-        q += d * d;
-      }
-      s1[ch]! += a;
-      s2[ch]! += q;
-    }
-  }
+  channelMoments(v, c, inner, shift, s1, s2);
   const mean = new Float32Array(c);
   const invStd = new Float32Array(c);
   const scale = new Float64Array(c);
@@ -90,19 +131,72 @@ export function batchNormTrainImpl(
     offset[ch] = (beta ? beta.values[ch]! : 0) - mu * scale[ch]!;
   }
   const out = new Float32Array(v.length);
-  for (let base = 0; base < v.length; ) {
-    for (let ch = 0; ch < c; ch++, base += inner) {
-      const a = scale[ch]!;
-      const b = offset[ch]!;
-      for (let i = base, end = base + inner; i < end; i++) out[i] = v[i]! * a + b;
-    }
-  }
+  channelAffine(v, out, c, inner, scale, offset);
   const cs = [c];
   return [
     { values: out, shape: x.shape, dtype: 'float32' },
     { values: mean, shape: cs, dtype: 'float32' },
     { values: invStd, shape: cs, dtype: 'float32' },
   ];
+}
+
+/** Per channel of `[N, C, inner]`: `s1[ch] = Σdy`, `s2[ch] = Σdy·(x - mean[ch])` (float64). */
+function channelGradSums(
+  g: TypedArray,
+  v: TypedArray,
+  c: number,
+  inner: number,
+  mean: TypedArray,
+  s1: Float64Array,
+  s2: Float64Array,
+): void {
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const mu = mean[ch]!;
+      let a0 = 0;
+      let a1 = 0;
+      let b0 = 0;
+      let b1 = 0;
+      let i = base;
+      for (const end = base + inner - 1; i < end; i += 2) {
+        const d0 = g[i]!;
+        const d1 = g[i + 1]!;
+        a0 += d0;
+        a1 += d1;
+        b0 += d0 * (v[i]! - mu);
+        b1 += d1 * (v[i + 1]! - mu);
+      }
+      if (i < base + inner) {
+        a0 += g[i]!;
+        b0 += g[i]! * (v[i]! - mu);
+      }
+      s1[ch]! += a0 + a1;
+      s2[ch]! += b0 + b1;
+    }
+  }
+}
+
+/** `dx = a[ch]·dy - k[ch]·(x - mean[ch]) - off[ch]` over `[N, C, inner]`. */
+function channelGradRows(
+  g: TypedArray,
+  v: TypedArray,
+  dx: Float32Array,
+  c: number,
+  inner: number,
+  mean: TypedArray,
+  a: Float64Array,
+  k: Float64Array,
+  off: Float64Array,
+): void {
+  for (let base = 0; base < v.length; ) {
+    for (let ch = 0; ch < c; ch++, base += inner) {
+      const s = a[ch]!;
+      const kk = k[ch]!;
+      const o = off[ch]!;
+      const mu = mean[ch]!;
+      for (let i = base, end = base + inner; i < end; i++) dx[i] = s * g[i]! - kk * (v[i]! - mu) - o;
+    }
+  }
 }
 
 /**
@@ -127,23 +221,10 @@ export function batchNormTrainGradImpl(
   const inner = sizeOf(x.shape.slice(2));
   const v = x.values;
   const g = dy.values;
-  const m = inner * (c > 0 ? v.length / (c * inner) : 0);
+  const m = v.length / c;
   const sumDy = new Float64Array(c);
   const sumDyXmu = new Float64Array(c);
-  for (let base = 0; base < v.length; ) {
-    for (let ch = 0; ch < c; ch++, base += inner) {
-      const mu = mean.values[ch]!;
-      let a = 0;
-      let b = 0;
-      for (let i = base, end = base + inner; i < end; i++) {
-        const d = g[i]!;
-        a += d;
-        b += d * (v[i]! - mu);
-      }
-      sumDy[ch]! += a;
-      sumDyXmu[ch]! += b;
-    }
-  }
+  channelGradSums(g, v, c, inner, mean.values, sumDy, sumDyXmu);
   const dgamma = new Float32Array(c);
   const dbeta = new Float32Array(c);
   const a = new Float64Array(c);
@@ -159,15 +240,7 @@ export function batchNormTrainGradImpl(
     off[ch] = (a[ch]! * sumDy[ch]!) / m;
   }
   const dx = new Float32Array(v.length);
-  for (let base = 0; base < v.length; ) {
-    for (let ch = 0; ch < c; ch++, base += inner) {
-      const s = a[ch]!;
-      const kk = k[ch]!;
-      const o = off[ch]!;
-      const mu = mean.values[ch]!;
-      for (let i = base, end = base + inner; i < end; i++) dx[i] = s * g[i]! - kk * (v[i]! - mu) - o;
-    }
-  }
+  channelGradRows(g, v, dx, c, inner, mean.values, a, k, off);
   const cs = [c];
   return [
     { values: dx, shape: x.shape, dtype: 'float32' },

@@ -6,84 +6,11 @@ import type {
   TopKAttrs,
   TopKGradAttrs,
 } from '@tinyvision/tensor';
-import { allocStorage, kernelNames as K, sizeOf, type TypedArray } from '@tinyvision/tensor';
+import { allocStorage, kernelNames as K, sizeOf } from '@tinyvision/tensor';
 import { cpuKernel, FLOATS, type HostTensor, NUMERIC } from '../host.js';
+import { foldRow, foldVec, forEachRow, planReduce, type ReduceKind } from './reduce-plan.js';
 
-/**
- * A reduction's iteration plan: the input shape with size-1 dims dropped and adjacent dims of the same kind
- * (reduced or kept) merged, so e.g. axes [0, 2, 3] of NCHW become `[N·(reduced), C, H·W (reduced)]` and every
- * reduction runs as rows of the last merged dim.
- */
-interface ReducePlan {
-  /** Merged extents (at least one). */
-  readonly ext: readonly number[];
-  /** Output stride of each merged dim (0 on reduced dims). */
-  readonly ostr: readonly number[];
-  /** Output shape. */
-  readonly shape: readonly number[];
-  /** Number of output cells. */
-  readonly nOut: number;
-  /** Number of input values reduced into each output cell. */
-  readonly count: number;
-}
-
-function planReduce(inShape: readonly number[], attrs: ReduceAttrs): ReducePlan {
-  const { axes, keepDims } = attrs;
-  const red = new Set(axes);
-  const ext: number[] = [];
-  const isRed: boolean[] = [];
-  inShape.forEach((d, i) => {
-    if (d === 1) return;
-    const r = red.has(i);
-    if (ext.length && isRed[ext.length - 1] === r) ext[ext.length - 1]! *= d;
-    else {
-      ext.push(d);
-      isRed.push(r);
-    }
-  });
-  if (!ext.length) {
-    ext.push(1);
-    isRed.push(false);
-  }
-  const ostr = new Array<number>(ext.length);
-  let nOut = 1;
-  for (let i = ext.length - 1; i >= 0; i--) {
-    ostr[i] = isRed[i] ? 0 : nOut;
-    if (!isRed[i]) nOut *= ext[i]!;
-  }
-  const shape = keepDims
-    ? inShape.map((d, i) => (red.has(i) ? 1 : d))
-    : inShape.filter((_, i) => !red.has(i));
-  const count = axes.reduce((acc, ax) => acc * inShape[ax]!, 1);
-  return { ext, ostr, shape, nOut: sizeOf(shape), count };
-}
-
-/**
- * Calls `run(o, p, len, reduceRow)` for each row of the plan's last merged dim: input offset `p`, output offset
- * `o`; `reduceRow` tells whether the row folds into `acc[o]` or updates `acc[o .. o+len)` elementwise.
- */
-function forEachRow(
-  plan: ReducePlan,
-  n: number,
-  run: (o: number, p: number, len: number, reduceRow: boolean) => void,
-): void {
-  const { ext, ostr } = plan;
-  const last = ext.length - 1;
-  const len = ext[last]!;
-  const reduceRow = ostr[last] === 0;
-  const idx = new Array<number>(last).fill(0);
-  let o = 0;
-  for (let p = 0; p < n; p += len) {
-    run(o, p, len, reduceRow);
-    for (let d = last - 1; d >= 0; d--) {
-      idx[d]!++;
-      o += ostr[d]!;
-      if (idx[d]! < ext[d]!) break;
-      o -= ostr[d]! * ext[d]!;
-      idx[d] = 0;
-    }
-  }
-}
+export type { ReduceKind } from './reduce-plan.js';
 
 /**
  * Generic reduction over sorted axes with a custom accumulator, run row by row over the merged dims (see
@@ -117,9 +44,6 @@ export function reduceImpl(
   return { values: out, shape: plan.shape, dtype: x.dtype };
 }
 
-/** The reductions with a fast path. */
-export type ReduceKind = 'sum' | 'mean' | 'max' | 'min' | 'prod';
-
 /**
  * Splits a shape around one axis: `[outer, size, inner]` (size 1 for a scalar).
  * @param shape - the shape
@@ -128,60 +52,6 @@ export type ReduceKind = 'sum' | 'mean' | 'max' | 'min' | 'prod';
  */
 export function splitAxis(shape: readonly number[], axis: number): [number, number, number] {
   return [sizeOf(shape.slice(0, axis)), shape[axis] ?? 1, sizeOf(shape.slice(axis + 1))];
-}
-
-/** Folds `v[p .. p+len)` into `a` (max/min: a NaN wins and stays, since `NaN > a` is false afterwards). */
-function foldRow(kind: ReduceKind, a: number, v: TypedArray, p: number, len: number): number {
-  const end = p + len;
-  if (kind === 'sum' || kind === 'mean') {
-    let a1 = 0;
-    let i = p;
-    for (; i + 1 < end; i += 2) {
-      a += v[i]!;
-      a1 += v[i + 1]!;
-    }
-    if (i < end) a += v[i]!;
-    return a + a1;
-  }
-  if (kind === 'prod') for (let i = p; i < end; i++) a *= v[i]!;
-  else if (kind === 'max') {
-    for (let i = p; i < end; i++) {
-      const e = v[i]!;
-      if (e > a || Number.isNaN(e)) a = e;
-    }
-  } else {
-    for (let i = p; i < end; i++) {
-      const e = v[i]!;
-      if (e < a || Number.isNaN(e)) a = e;
-    }
-  }
-  return a;
-}
-
-/** Folds `v[p .. p+len)` elementwise into `acc[o .. o+len)`. */
-function foldVec(
-  kind: ReduceKind,
-  acc: Float64Array,
-  o: number,
-  v: TypedArray,
-  p: number,
-  len: number,
-): void {
-  const d = p - o;
-  const end = o + len;
-  if (kind === 'sum' || kind === 'mean') for (let i = o; i < end; i++) acc[i]! += v[i + d]!;
-  else if (kind === 'prod') for (let i = o; i < end; i++) acc[i]! *= v[i + d]!;
-  else if (kind === 'max') {
-    for (let i = o; i < end; i++) {
-      const e = v[i + d]!;
-      if (e > acc[i]! || Number.isNaN(e)) acc[i] = e;
-    }
-  } else {
-    for (let i = o; i < end; i++) {
-      const e = v[i + d]!;
-      if (e < acc[i]! || Number.isNaN(e)) acc[i] = e;
-    }
-  }
 }
 
 /**

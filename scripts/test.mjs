@@ -1,6 +1,10 @@
 // `npm test`: the whole suite, stage by stage, stopping at the first failure, with a timing summary.
 // Each stage is an npm script, so any of them can also be run alone (`npm run lint`, `npm run test:unit`, ...).
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+const REPORT = '.vitest-report.json';
+rmSync(REPORT, { force: true });
 
 const STAGES = [
   ['lint', 'biome lint + format check'],
@@ -35,6 +39,11 @@ for (const [script, s, status] of times) {
 }
 const total = times.reduce((a, [, s]) => a + s, 0);
 console.log(`${'total'.padEnd(16)} ${total.toFixed(1).padStart(7)}`);
+// The closing line CI reads: the vitest totals (written by `npm run test:unit`).
+if (existsSync(REPORT)) {
+  const r = JSON.parse(readFileSync(REPORT, 'utf8'));
+  console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+}
 if (failed) {
   console.error(`\nnpm test: stage '${failed}' failed (rerun it alone with: npm run ${failed})`);
   process.exit(1);

@@ -5,34 +5,12 @@
  * `(oy·sH − padTop + ky·dH, ox·sW − padLeft + kx·dW)` (zero outside the image). Pads may be negative.
  */
 
-/** Convolution geometry shared by {@link im2col} and {@link col2im}. */
-export interface ConvGeometry {
+import type { DepthwiseGeometry } from './conv-depthwise.js';
+
+/** Convolution geometry shared by {@link im2col} and {@link col2im}: a depthwise plane's geometry plus channels. */
+export interface ConvGeometry extends DepthwiseGeometry {
   /** Image channels. */
   readonly c: number;
-  /** Image height. */
-  readonly h: number;
-  /** Image width. */
-  readonly w: number;
-  /** Kernel height. */
-  readonly kh: number;
-  /** Kernel width. */
-  readonly kw: number;
-  /** Vertical stride. */
-  readonly sh: number;
-  /** Horizontal stride. */
-  readonly sw: number;
-  /** Top pad. */
-  readonly pt: number;
-  /** Left pad. */
-  readonly pl: number;
-  /** Vertical dilation. */
-  readonly dh: number;
-  /** Horizontal dilation. */
-  readonly dw: number;
-  /** Output grid height. */
-  readonly oh: number;
-  /** Output grid width. */
-  readonly ow: number;
 }
 
 /** Range `[ox0, ox1)` of output columns whose input column `ox·sw + off` lies inside `[0, w)`. */

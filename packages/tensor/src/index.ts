@@ -28,6 +28,8 @@ export * as kernelNames from './backend/kernel-names.js';
 export {
   type BackendRegistration,
   type BackendStatus,
+  type Capabilities,
+  capabilities,
   findBackend,
   getBackend,
   getKernel,

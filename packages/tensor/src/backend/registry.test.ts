@@ -5,7 +5,7 @@ import { getFallbackReport, resetFallbackReport } from '../engine.js';
 import { BackendNotFoundError, InvalidArgumentError } from '../errors/index.js';
 import { add, exp, tensor } from '../index.js';
 import type { Backend, DataHandle, KernelConfig } from './backend-spec-v1.js';
-import { getBackend, listBackends, registerBackend, resetRegistry, useBackend } from './registry.js';
+import { capabilities, getBackend, listBackends, registerBackend, resetRegistry, useBackend } from './registry.js';
 
 interface FakeHandle extends DataHandle {
   values: TypedArray;
@@ -52,6 +52,15 @@ describe('backend registry', () => {
     await expect(useBackend('broken')).rejects.toThrow(/\[broken\] no adapter/);
     await expect(useBackend('nope')).rejects.toBeInstanceOf(BackendNotFoundError);
     expect((await useBackend('optin')).name).toBe('optin');
+  });
+
+  it('answers capability queries (ops × dtypes)', async () => {
+    registerBackend(cpu());
+    await useBackend('cpu');
+    const caps = capabilities('cpu');
+    expect(caps.get('Conv2D')).toEqual(expect.arrayContaining(['float32', 'float16', 'bfloat16']));
+    expect(caps.get('QConv2D')).toEqual(['int8']);
+    expect(() => capabilities('nope')).toThrow(BackendNotFoundError);
   });
 
   it('refuses a conflicting registration at the same priority', () => {

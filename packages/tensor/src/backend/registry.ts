@@ -1,3 +1,4 @@
+import type { DType } from '../dtype.js';
 import { BackendInitError, BackendNotFoundError, InvalidArgumentError } from '../errors/index.js';
 import type { Backend, KernelConfig, SelfCheckResult } from './backend-spec-v1.js';
 
@@ -246,6 +247,33 @@ export async function listBackends(opts: { selfCheck?: boolean } = {}): Promise<
  */
 export function getKernel(kernelName: string, backendName: string): KernelConfig | undefined {
   return registryState().kernels.get(`${backendName}_${kernelName}`);
+}
+
+/** What a backend can run natively: kernel name → accepted input dtypes (`'any'` when unrestricted). */
+export type Capabilities = ReadonlyMap<string, readonly DType[] | 'any'>;
+
+/**
+ * Capability query: the kernels (and their dtypes) a registered backend provides natively. Ops missing here
+ * run as composites or fall back to the CPU reference per node (see `getFallbackReport`).
+ * @param backendName - backend name
+ * @returns kernel name → dtypes, sorted by kernel name
+ * @throws {BackendNotFoundError} when the backend is not registered or cannot initialise synchronously
+ * @example
+ * ```ts
+ * capabilities('cpu').get('Conv2D'); // ['float32', 'float16', 'bfloat16']
+ * ```
+ */
+export function capabilities(backendName: string): Capabilities {
+  const b = findBackend(backendName);
+  if (!b)
+    throw new BackendNotFoundError(
+      `capabilities: backend '${backendName}' is not registered or not initialised`,
+    );
+  const out = new Map<string, readonly DType[] | 'any'>();
+  for (const k of [...b.kernels].sort((x, y) => x.kernelName.localeCompare(y.kernelName))) {
+    out.set(k.kernelName, k.dtypes ?? 'any');
+  }
+  return out;
 }
 
 /**

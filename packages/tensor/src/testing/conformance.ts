@@ -213,15 +213,26 @@ export function runConformance(opts: ConformanceOptions): void {
   const dir = opts.fixturesDir ?? defaultFixturesDir();
   const families = loadFixtures(dir);
   const skip = opts.skip ?? {};
-  const tally = { pass: 0, skip: 0 };
+  // Coverage per family: cases passed, skipped; and the dtypes the passing cases exercised.
+  const tally = new Map<string, { pass: number; skip: number; dtypes: Set<string> }>();
+  const row = (family: string) => {
+    let r = tally.get(family);
+    if (!r) tally.set(family, (r = { pass: 0, skip: 0, dtypes: new Set() }));
+    return r;
+  };
   beforeAll(async () => {
     registerBackend(opts.backend);
     await useBackend(opts.backend.name);
   });
   afterAll(() => {
-    // A one-line coverage summary per backend (printed by the runner).
+    // The coverage table of this backend (printed by the runner).
+    const lines = [...tally].map(
+      ([f, r]) =>
+        `  ${f.padEnd(12)} ${String(r.pass).padStart(5)} passed ${String(r.skip).padStart(4)} skipped  ${[...r.dtypes].sort().join(' ')}`,
+    );
+    const total = [...tally.values()].reduce((a, r) => [a[0]! + r.pass, a[1]! + r.skip], [0, 0]);
     process.stdout.write(
-      `conformance[${opts.backend.name}]: ${tally.pass} cases run, ${tally.skip} skipped\n`,
+      `conformance[${opts.backend.name}]: ${total[0]} cases passed, ${total[1]} skipped\n${lines.join('\n')}\n`,
     );
   });
   for (const [family, cases] of families) {
@@ -230,7 +241,7 @@ export function runConformance(opts: ConformanceOptions): void {
       for (const c of cases) {
         const reason = skipReason(skip, family, c.name);
         if (reason) {
-          tally.skip++;
+          row(family).skip++;
           it.skip(`${c.name} (skipped: ${reason})`, () => {});
           continue;
         }
@@ -238,7 +249,9 @@ export function runConformance(opts: ConformanceOptions): void {
           const adapter = ADAPTERS[c.op];
           if (!adapter) expect.fail(`${family}/${c.name}: no adapter for op '${c.op}' in testing/cases`);
           runCase(join(dir, family, c.name.replaceAll('/', '__')), c, adapter!);
-          tally.pass++;
+          const r = row(family);
+          r.pass++;
+          for (const a of [...c.inputs, ...c.outputs]) if (a) r.dtypes.add(a.dtype);
         });
       }
     });

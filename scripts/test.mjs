@@ -42,7 +42,9 @@ console.log(`${'total'.padEnd(16)} ${total.toFixed(1).padStart(7)}`);
 // The closing line CI reads: the vitest totals (written by `npm run test:unit`).
 if (existsSync(REPORT)) {
   const r = JSON.parse(readFileSync(REPORT, 'utf8'));
-  console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  console.log(
+    `\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`,
+  );
 }
 if (failed) {
   console.error(`\nnpm test: stage '${failed}' failed (rerun it alone with: npm run ${failed})`);

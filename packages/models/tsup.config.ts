@@ -1,7 +1,10 @@
 import { defineConfig } from 'tsup';
 
 export const config = defineConfig({
-  entry: { index: 'src/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    node: 'src/node.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

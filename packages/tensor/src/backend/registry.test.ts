@@ -5,7 +5,14 @@ import { getFallbackReport, resetFallbackReport } from '../engine.js';
 import { BackendNotFoundError, InvalidArgumentError } from '../errors/index.js';
 import { add, exp, tensor } from '../index.js';
 import type { Backend, DataHandle, KernelConfig } from './backend-spec-v1.js';
-import { capabilities, getBackend, listBackends, registerBackend, resetRegistry, useBackend } from './registry.js';
+import {
+  capabilities,
+  getBackend,
+  listBackends,
+  registerBackend,
+  resetRegistry,
+  useBackend,
+} from './registry.js';
 
 interface FakeHandle extends DataHandle {
   values: TypedArray;

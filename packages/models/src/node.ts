@@ -1,0 +1,12 @@
+/**
+ * `@tinyvision/models/node`: Node-only helpers (file system): safetensors files for state dicts.
+ *
+ * @example
+ * ```ts
+ * import { loadSafetensors, saveSafetensors } from '@tinyvision/models/node';
+ * await saveSafetensors('model.safetensors', model);
+ * model.loadStateDict((await loadSafetensors('model.safetensors')).tensors);
+ * ```
+ * @packageDocumentation
+ */
+export { loadSafetensors, saveSafetensors } from './nn/safetensors-node.js';

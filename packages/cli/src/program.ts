@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
 import { addDoctorCommand } from './commands/doctor.js';
+import { addZooCommand } from './commands/zoo.js';
 import { type CliIO, processIO } from './io.js';
 
 /** The version of `@tinyvision/cli`, read from its package.json. */
@@ -26,6 +27,9 @@ export async function main(args: readonly string[], io: CliIO = processIO()): Pr
     .showHelpAfterError('(run `tinyvision --help` to list the commands)')
     .exitOverride();
   addDoctorCommand(program, CLI_VERSION, io, (c) => {
+    code = c;
+  });
+  addZooCommand(program, io, (c) => {
     code = c;
   });
   try {

@@ -15,6 +15,26 @@
  * @packageDocumentation
  */
 
+// data: image decoding, image folders, synthetic detection, augmentation, batching
+export {
+  type AugmentSample,
+  type ChwImage,
+  horizontalFlip,
+  imageAt,
+  type RandomCropOptions,
+  randomCrop,
+  randomHorizontalFlip,
+  stackImages,
+  type Transform,
+} from './data/augment.js';
+export {
+  type ColorJitterOptions,
+  colorJitter,
+  compose,
+  normalize,
+  normalizeTransform,
+} from './data/augment-color.js';
+export { type MosaicOptions, mosaic } from './data/augment-mosaic.js';
 export {
   FASHION_MNIST_CLASSES,
   type FashionMnist,
@@ -28,7 +48,22 @@ export {
   SYSTEM_FASHION_MNIST_DIR,
 } from './data/fashion-mnist.js';
 export { encodeIdx, type IdxArray, parseIdx, readIdxFile } from './data/idx.js';
-
+export { type DecodedImage, decodeImage, type ImageFormat, imageFormat } from './data/image-decode.js';
+export { type ImageFolder, type LoadImageFolderOptions, loadImageFolder } from './data/image-folder.js';
+export {
+  DataLoader,
+  type DataLoaderOptions,
+  type Dataset,
+  defaultCollate,
+  type Preprocessing,
+} from './data/loader.js';
+export {
+  type DetectionTargets,
+  SYNTHETIC_SHAPES,
+  type SyntheticDetection,
+  type SyntheticDetectionOptions,
+  syntheticDetection,
+} from './data/synthetic-detection.js';
 // nn: the module system, layers, safetensors state dicts, module tracing
 export {
   AdaptiveAvgPool2d,
@@ -81,6 +116,7 @@ export {
   traceModule,
   uniformFanIn,
 } from './nn/index.js';
+export { chainMacs } from './zoo/chain-macs.js';
 export {
   activationModule,
   type BlockActivation,
@@ -89,7 +125,24 @@ export {
   makeDivisible,
   SqueezeExcitation,
 } from './zoo/common.js';
+export {
+  EfficientNetLite,
+  type EfficientNetLiteOptions,
+  type EfficientNetLiteParams,
+  type EfficientNetLiteVariant,
+  efficientNetLiteConfig,
+  efficientNetLiteParams,
+  MBConvLite,
+  type MBConvLiteConfig,
+} from './zoo/efficientnet-lite.js';
 export { type CountMacsOptions, countMacs, type MacsReport, type NodeMacs, nodeMacs } from './zoo/macs.js';
+export {
+  depthwiseSeparable,
+  MOBILENET_V1_WIDTHS,
+  MobileNetV1,
+  type MobileNetV1Options,
+  mobileNetV1Channels,
+} from './zoo/mobilenet-v1.js';
 export { InvertedResidualV2, MobileNetV2, type MobileNetV2Options } from './zoo/mobilenet-v2.js';
 export {
   InvertedResidualV3,
@@ -101,12 +154,34 @@ export {
   mobileNetV3Config,
 } from './zoo/mobilenet-v3.js';
 export {
+  ConvLayer,
+  type ConvLayerOptions,
+  MobileViT,
+  type MobileViTArch,
+  MobileViTBlock,
+  type MobileViTConfig,
+  type MobileViTOptions,
+  MV2Block,
+  mobileViTConfig,
+  NamedSequential,
+} from './zoo/mobilevit.js';
+export {
   type CreateModelOptions,
   createModel,
+  isModelName,
   listModels,
   MODEL_NAMES,
   type ModelInfo,
   type ModelName,
   modelInfo,
+  ZOO,
+  type ZooEntry,
   type ZooModel,
+  type ZooModelBase,
 } from './zoo/registry.js';
+export {
+  MultiHeadAttention,
+  type MultiHeadAttentionOptions,
+  TransformerEncoder,
+  type TransformerEncoderOptions,
+} from './zoo/transformer.js';

@@ -1,14 +1,16 @@
 /**
  * End-to-end demo: train a small conv net on the embedded Fashion-MNIST subset with the CPU reference backend,
  * then trace it into the graph IR, optimise the graph (BN folding, activation fusion), save it as `.tvm`,
- * load it back and check the loaded model computes what the trained model computed.
+ * load it back and check the loaded model computes what the trained model computed; finally export it to ONNX
+ * and check that onnxruntime computes the same logits.
  *
  * Run: `npm run demo` (or `npx tsx examples/01-train-convnet.ts [--epochs N] [--source system]`).
  */
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cpu } from '@tinyvision/backend-cpu';
+import { saveOnnx } from '@tinyvision/export/node';
 import { loadFashionMnist } from '@tinyvision/models';
 import {
   AdamW,
@@ -40,6 +42,7 @@ import {
   zeros,
 } from '@tinyvision/tensor';
 import { loadTvm, saveTvm } from '@tinyvision/tensor/node';
+import * as ort from 'onnxruntime-node';
 import { run } from './lib/run.js';
 
 const args = process.argv.slice(2);
@@ -211,4 +214,19 @@ run(async () => {
   );
   if (!(rel <= 1e-5))
     throw new Error(`the reloaded model differs from the trained one: relative error ${rel}`);
+
+  // %% Ship it as ONNX and check that a runtime nobody here wrote (onnxruntime) computes the same logits.
+  const onnxFile = join(dirname(file), 'fashion-convnet.onnx');
+  await saveOnnx(onnxFile, optimized, { producerName: 'tinyvision demo' });
+  const session = await ort.InferenceSession.create(onnxFile);
+  const ortOut = await session.run({ image: new ort.Tensor('float32', x.toFloat32(), [...x.shape]) });
+  const ortLogits = ortOut.logits!.data as Float32Array;
+  let ortDiff = 0;
+  for (let i = 0; i < want.length; i++) ortDiff = Math.max(ortDiff, Math.abs(want[i]! - ortLogits[i]!));
+  const ortRel = ortDiff / Math.max(maxAbs, 1e-12);
+  console.log(
+    `saved ${onnxFile} (${statSync(onnxFile).size} bytes); onnxruntime on the same 100 images: max |Δlogit| = ${ortDiff.toExponential(2)} (${ortRel.toExponential(2)} of the output range)`,
+  );
+  if (!(ortRel <= 1e-4))
+    throw new Error(`onnxruntime disagrees with the trained model: relative error ${ortRel}`);
 });

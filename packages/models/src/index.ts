@@ -116,6 +116,26 @@ export {
   traceModule,
   uniformFanIn,
 } from './nn/index.js';
+// train: metrics and the training loop (checkpoint files live in '@tinyvision/models/node')
+export {
+  confusionMatrix,
+  countCorrect,
+  perClassAccuracy,
+  predictClasses,
+  top1Accuracy,
+} from './train/metrics.js';
+export {
+  type BatchSource,
+  type EarlyStoppingOptions,
+  type EpochRecord,
+  type EvaluateResult,
+  type FitOptions,
+  type MetricFn,
+  type SchedulerLike,
+  type TrainBatch,
+  Trainer,
+  type TrainerOptions,
+} from './train/trainer.js';
 export { chainMacs } from './zoo/chain-macs.js';
 export {
   activationModule,

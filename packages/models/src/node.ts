@@ -10,3 +10,13 @@
  * @packageDocumentation
  */
 export { loadSafetensors, saveSafetensors } from './nn/safetensors-node.js';
+export {
+  CHECKPOINT_MODEL_FILE,
+  CHECKPOINT_TRAINER_FILE,
+  CheckpointError,
+  type CheckpointState,
+  type CheckpointTargets,
+  hasCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './train/checkpoint.js';

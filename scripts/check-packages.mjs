@@ -24,7 +24,8 @@ function packageDirs() {
             .map((d) => `${w.slice(0, -2)}/${d.name}`)
         : [w],
     )
-    .filter((d) => existsSync(join(root, d, 'package.json')));
+    .filter((d) => existsSync(join(root, d, 'package.json')))
+    .filter((d) => !JSON.parse(readFileSync(join(root, d, 'package.json'), 'utf8')).private);
 }
 
 function run(cmd, args, cwd = root) {

@@ -1,6 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json' with { type: 'json' };
+import { addBenchCommand } from './commands/bench.js';
+import { addBundleCommand } from './commands/bundle.js';
+import { addCheckCommand } from './commands/check.js';
+import { addCompressCommand } from './commands/compress.js';
 import { addDoctorCommand } from './commands/doctor.js';
+import { addExportCommand } from './commands/export.js';
+import { addRunCommand } from './commands/run.js';
+import { addTrainCommand } from './commands/train.js';
 import { addZooCommand } from './commands/zoo.js';
 import { type CliIO, processIO } from './io.js';
 
@@ -29,9 +36,21 @@ export async function main(args: readonly string[], io: CliIO = processIO()): Pr
   addDoctorCommand(program, CLI_VERSION, io, (c) => {
     code = c;
   });
-  addZooCommand(program, io, (c) => {
+  const setExit = (c: number): void => {
     code = c;
-  });
+  };
+  addZooCommand(program, io, setExit);
+  for (const add of [
+    addTrainCommand,
+    addExportCommand,
+    addRunCommand,
+    addCompressCommand,
+    addBenchCommand,
+    addCheckCommand,
+    addBundleCommand,
+  ]) {
+    add(program, io, setExit);
+  }
   try {
     await program.parseAsync([...args], { from: 'user' });
   } catch (err) {

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import type { CliIO } from '../io.js';
+
+/**
+ * Adds the `bench` command(s) to a commander program.
+ * @param program - the program
+ * @param io - where to write
+ * @param setExit - receives the exit code
+ * @returns the program
+ * @internal
+ */
+export function addBenchCommand(program: Command, io: CliIO, setExit: (code: number) => void): Command {
+  void io;
+  void setExit;
+  return program; // bench (issues 5, 9): not implemented yet
+}

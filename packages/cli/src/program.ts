@@ -32,7 +32,9 @@ export async function main(args: readonly string[], io: CliIO = processIO()): Pr
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run `tinyvision --help` to list the commands)')
-    .exitOverride();
+    .exitOverride()
+    // Root options (--version) are read only before the subcommand, so `bundle create --version V` works.
+    .enablePositionalOptions();
   addDoctorCommand(program, CLI_VERSION, io, (c) => {
     code = c;
   });

@@ -8,6 +8,7 @@ import { addDoctorCommand } from './commands/doctor.js';
 import { addExportCommand } from './commands/export.js';
 import { addRunCommand } from './commands/run.js';
 import { addTrainCommand } from './commands/train.js';
+import { addVerifyCommand } from './commands/verify.js';
 import { addZooCommand } from './commands/zoo.js';
 import { type CliIO, processIO } from './io.js';
 
@@ -50,6 +51,7 @@ export async function main(args: readonly string[], io: CliIO = processIO()): Pr
     addBenchCommand,
     addCheckCommand,
     addBundleCommand,
+    addVerifyCommand,
   ]) {
     add(program, io, setExit);
   }

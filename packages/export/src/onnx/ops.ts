@@ -20,6 +20,7 @@ import type {
 } from '@tinyvision/tensor';
 import { TensorProto_DataType } from './generated/onnx/onnx_pb.js';
 import { type Converter, input, NN_CONVERTERS } from './ops-nn.js';
+import { QUANT_CONVERTERS } from './ops-quant.js';
 
 /** ONNX `TensorProto.DataType` of each tinyvision dtype. */
 export const ONNX_DTYPES: Readonly<Record<DType, number>> = {
@@ -278,4 +279,5 @@ export const ONNX_CONVERTERS: Readonly<Record<string, Converter>> = {
   StridedCopy: stridedCopy,
   Flip: flip,
   ...NN_CONVERTERS,
+  ...QUANT_CONVERTERS,
 };

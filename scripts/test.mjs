@@ -10,6 +10,7 @@ const STAGES = [
   ['lint', 'biome lint + format check'],
   ['typecheck', 'tsc: packages, examples'],
   ['test:unit', 'vitest'],
+  ['test:browser', 'conformance of the WebGPU and WebGL backends in headless Chromium (SwiftShader)'],
   ['test:packages', 'build (turbo + tsup), publint --strict, attw --pack, smoke tests of the built packages'],
   ['size', 'code lines and gzip size per package (informational)'],
   ['docs', 'typedoc API reference into docs/api'],

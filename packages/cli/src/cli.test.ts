@@ -8,7 +8,12 @@ import type { Backend } from '@tinyvision/tensor';
 import { registerBackend } from '@tinyvision/tensor';
 import { resetRegistry } from '@tinyvision/tensor/internal';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectDoctorReport, type DoctorReport, formatDoctorReport } from './commands/doctor-report.js';
+import {
+  collectDoctorReport,
+  type DoctorReport,
+  formatDoctorReport,
+  runDoctor,
+} from './commands/doctor-report.js';
 import type { CliIO } from './io.js';
 import { main } from './program.js';
 
@@ -44,12 +49,15 @@ describe('tinyvision (in-process)', () => {
     expect(cpu).toMatchObject({ installed: true, available: true, selfCheck: { ok: true } });
     expect(typeof cpu.threads).toBe('number');
     expect(typeof cpu.simd).toBe('boolean');
+    // Every plugin package is installed in the monorepo; each is available or says why not.
     for (const name of ['wasm', 'webgpu', 'webgl', 'webnn']) {
-      expect(r.backends.find((b) => b.name === name)).toMatchObject({
-        installed: false,
-        error: 'not installed',
-      });
+      const b = r.backends.find((x) => x.name === name)!;
+      expect(b.installed, name).toBe(true);
+      expect(b.available || (b.error ?? '').length > 0, name).toBe(true);
     }
+    expect(r.backends.find((b) => b.name === 'wasm')).toMatchObject({ available: true, simd: true });
+    expect(r.backends.find((b) => b.name === 'webnn')).toMatchObject({ available: false });
+    expect(r.backends.find((b) => b.name === 'webnn')!.error).toMatch(/WebNN not available/);
     expect(r.environment.node).toBe(process.versions.node);
     expect(r.environment.cpuCount).toBeGreaterThan(0);
     // Node 20+ validates SIMD and shared-memory modules; Node 20 has no navigator.gpu
@@ -62,7 +70,8 @@ describe('tinyvision (in-process)', () => {
     const io = capture();
     expect(await main(['doctor'], io)).toBe(0);
     expect(io.stdout()).toMatch(/^ {2}cpu +yes +1 +ok +1 +no$/m);
-    expect(io.stdout()).toMatch(/^ {2}webgpu +not installed/m);
+    expect(io.stdout()).toMatch(/^ {2}webnn +no +-1/m);
+    expect(io.stdout()).toMatch(/^ {2}webgpu +(yes|no)/m);
     expect(io.stdout()).toMatch(/WebGPU +absent/);
   });
 
@@ -74,10 +83,17 @@ describe('tinyvision (in-process)', () => {
         throw new Error('boom: no memory');
       },
     });
+    // No plugin packages either (as in an install of the CLI alone).
+    const load = async (name: string): Promise<unknown> => {
+      throw Object.assign(new Error(`Cannot find package '@tinyvision/backend-${name}'`), {
+        code: 'ERR_MODULE_NOT_FOUND',
+      });
+    };
     const io = capture();
-    expect(await main(['doctor', '--json'], io)).toBe(1);
+    expect(await runDoctor('1.0.0', { json: true, io, load })).toBe(1);
     const r = JSON.parse(io.stdout()) as DoctorReport;
     expect(r.ok).toBe(false);
+    expect(r.backends.filter((b) => b.name !== 'cpu').every((b) => b.error === 'not installed')).toBe(true);
     expect(r.backends.find((b) => b.name === 'cpu')).toMatchObject({
       available: false,
       error: 'boom: no memory',

@@ -1,5 +1,5 @@
 import { cpu } from '@tinyvision/backend-cpu';
-import { createModel, traceModule } from '@tinyvision/models';
+import { createModel, type ModelName, traceModule } from '@tinyvision/models';
 import {
   conv2d,
   dequantizeLinear,
@@ -23,7 +23,7 @@ beforeAll(() => {
   registerBackend(cpu());
 });
 
-function zoo(name: string): Graph {
+function zoo(name: ModelName): Graph {
   return optimizeGraph(
     traceModule(createModel(name, { resolution: 64, numClasses: 10 }), [randn([1, 3, 64, 64])]),
   );

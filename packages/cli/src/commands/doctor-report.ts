@@ -188,10 +188,14 @@ export function formatDoctorReport(r: DoctorReport): string {
  * process.exitCode = await runDoctor('0.1.0', { json: true });
  * ```
  */
-export async function runDoctor(version: string, opts: { json?: boolean; io?: CliIO } = {}): Promise<number> {
+export async function runDoctor(
+  version: string,
+  opts: { json?: boolean; io?: CliIO; load?: Loader } = {},
+): Promise<number> {
   const io = opts.io ?? processIO();
   const report = await collectDoctorReport(version, {
     io: opts.json ? { ...io, progressStream: undefined } : io,
+    ...(opts.load ? { load: opts.load } : {}),
   });
   io.out(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatDoctorReport(report));
   return report.ok ? 0 : 1;

@@ -18,7 +18,6 @@ import {
   registerBackend,
   relu6,
   reshape,
-  runGraph,
   type Tensor,
   TinyVisionError,
   tensor,
@@ -26,6 +25,7 @@ import {
   UnsupportedOpError,
 } from '@tinyvision/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maxRelDiff, randomized, run } from './__fixtures__/graphs.js';
 import { quantizeRows } from './common.js';
 import { ModelSchema } from './generated/Model_pb.js';
 import { importCoreML } from './nn-reader.js';
@@ -52,25 +52,9 @@ beforeAll(() => {
       numClasses: 10,
       ...(name.startsWith('mobilenet') ? { width: 0.5 } : {}),
     });
-    graphs.set(name, optimizeGraph(traceModule(m, [randn([1, 3, 64, 64])], { name })));
+    graphs.set(name, randomized(optimizeGraph(traceModule(m, [randn([1, 3, 64, 64])], { name }))));
   }
 }, 120_000);
-
-function run(g: Graph, x: Tensor): Float32Array {
-  const r = runGraph(g, [x]);
-  return (r.outputs[0] as Tensor).dataSync() as Float32Array;
-}
-
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let range = 0;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) {
-    range = Math.max(range, Math.abs(a[i] as number));
-    d = Math.max(d, Math.abs((a[i] as number) - (b[i] as number)));
-  }
-  return d / Math.max(range, 1e-12);
-}
 
 function save(name: string, bytes: Uint8Array): void {
   const p = join(dir, `${name}.mlmodel`);
@@ -89,6 +73,8 @@ describe('Core ML NeuralNetwork writer/reader', { timeout: 180_000 }, () => {
     expect(v.requiredVersion).toBe(4);
     const back = importCoreML(bytes);
     const x = randn([1, 3, 64, 64]);
+    // The comparison means something only if the output depends on the input.
+    expect(maxRelDiff(run(g, x), run(g, randn([1, 3, 64, 64])))).toBeGreaterThan(1e-2);
     expect(maxRelDiff(run(g, x), run(back, x))).toBeLessThan(1e-5);
   });
 
@@ -110,8 +96,9 @@ describe('Core ML NeuralNetwork writer/reader', { timeout: 180_000 }, () => {
       const want = (q[i] as number) * (scale[Math.floor(i / per)] as number);
       expect(Math.abs((got[i] as number) - want)).toBeLessThanOrEqual(Math.abs(want) * 1e-6 + 1e-7);
     }
+    // The exact-weight check above is the real assertion; whole-network int8 weight error on random nets is larger.
     const x = randn([1, 3, 64, 64]);
-    expect(maxRelDiff(run(g, x), run(back, x))).toBeLessThan(0.1);
+    expect(maxRelDiff(run(g, x), run(back, x))).toBeLessThan(0.3);
   });
 
   it('float16 weights: half the bytes, outputs within fp16 weight rounding', () => {

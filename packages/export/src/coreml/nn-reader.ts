@@ -337,6 +337,31 @@ export function importCoreML(bytes: Uint8Array): Graph {
   }
   const b = new GraphBuilder();
   const shapes = new Map<string, number[]>([[input.name, inShape]]);
+  // Shapes are tracked node by node (upsample/reduce/softmax/concat need their input's rank).
+  const infos = new Map<string, ValueInfo>([
+    [input.name, { name: input.name, shape: inShape, dtype: 'float32' }],
+  ]);
+  let tracked = 0;
+  const track = (where: string): void => {
+    for (const init of b.inits) {
+      if (!infos.has(init.name))
+        infos.set(init.name, { name: init.name, shape: init.shape, dtype: init.dtype });
+    }
+    for (const n of b.nodes.slice(tracked)) {
+      const ins = n.inputs.map((i) => {
+        if (i === null) return null;
+        const v = infos.get(i);
+        if (!v) throw new FormatError(`coreml: ${where}: input '${i}' is not defined before it`);
+        return v;
+      });
+      inferNode(n, ins).forEach((o, k) => {
+        const name = n.outputs[k] as string;
+        infos.set(name, { name, ...o });
+        shapes.set(name, o.shape as number[]);
+      });
+    }
+    tracked = b.nodes.length;
+  };
   // Preprocessing: the image scaler runs before the first layer, on the input itself.
   let source = input.name;
   const pre: NeuralNetworkPreprocessing | undefined = nn.preprocessing.find(
@@ -356,31 +381,11 @@ export function importCoreML(bytes: Uint8Array): Graph {
     throw new UnsupportedOpError(
       `coreml: preprocessing '${pre.preprocessor.case ?? 'unset'}' is not supported`,
     );
-  const infos = new Map<string, ValueInfo>([
-    [input.name, { name: input.name, shape: inShape, dtype: 'float32' }],
-  ]);
+  track('preprocessing');
   for (const l of nn.layers) {
     const layer = { ...l, input: l.input.map((i) => renamed.get(i) ?? i) } as NeuralNetworkLayer;
-    const before = b.nodes.length;
     layerToNodes(b, layer, shapes);
-    // Track shapes node by node (upsample/reduce/softmax/concat need their input's rank).
-    for (const init of b.inits) {
-      if (!infos.has(init.name))
-        infos.set(init.name, { name: init.name, shape: init.shape, dtype: init.dtype });
-    }
-    for (const n of b.nodes.slice(before)) {
-      const ins = n.inputs.map((i) => {
-        if (i === null) return null;
-        const v = infos.get(i);
-        if (!v) throw new FormatError(`coreml: layer '${l.name}': input '${i}' is not defined before it`);
-        return v;
-      });
-      inferNode(n, ins).forEach((o, k) => {
-        const name = n.outputs[k] as string;
-        infos.set(name, { name, ...o });
-        shapes.set(name, o.shape as number[]);
-      });
-    }
+    track(`layer '${l.name}'`);
   }
   const metadata: Record<string, string> = { ...(desc.metadata?.userDefined ?? {}) };
   let outputs = desc.output.map((o) => o.name);

@@ -109,6 +109,13 @@ export interface EvaluateResult {
   confusion: Int32Array[];
   /** Number of samples. */
   count: number;
+  /** The Trainer's extra metrics (e.g. mAP for detectors), averaged over samples. */
+  metrics?: Record<string, number>;
+}
+
+/** Whether a batch is plain classification (logits `[N, C]`, labels `[N]`), where top-1 and confusion apply. */
+function isClassification(logits: Tensor, y: Tensor): boolean {
+  return logits.rank === 2 && y.rank === 1;
 }
 
 function splitBatch(b: unknown, op: string): [Tensor, Tensor] {
@@ -277,7 +284,7 @@ export class Trainer {
         this.optimizer.step();
         this.optimizer.zeroGrad();
         lossSum += l * n;
-        correct += countCorrect(logits, y);
+        if (isClassification(logits, y)) correct += countCorrect(logits, y);
         for (const k of names) sums.set(k, sums.get(k)! + this.metrics[k]!(logits, y) * n);
       });
       if (this.scheduler && this.schedulerInterval === 'batch') this.scheduler.step();
@@ -315,6 +322,8 @@ export class Trainer {
     let numClasses = 0;
     const preds: number[] = [];
     const labels: number[] = [];
+    const names = Object.keys(this.metrics);
+    const sums = new Map(names.map((k) => [k, 0]));
     try {
       for await (const batch of epochIterable(loader, 0)) {
         const [x, y] = splitBatch(batch, 'Trainer.evaluate');
@@ -323,6 +332,9 @@ export class Trainer {
           tidy(() => {
             const logits = this.model.call(x);
             lossSum += this.lossFn(logits, y).item() * n;
+            for (const k of names)
+              sums.set(k, (sums.get(k) ?? 0) + (this.metrics[k] as MetricFn)(logits, y) * n);
+            if (!isClassification(logits, y)) return;
             numClasses = logits.shape[1] ?? 0;
             for (const p of predictClasses(logits)) preds.push(p);
             labels.push(...Array.from(y.dataSync() as ArrayLike<number>));
@@ -341,6 +353,9 @@ export class Trainer {
       accuracy: count ? correct / count : 0,
       confusion: numClasses ? confusionMatrix(preds, labels, numClasses) : [],
       count,
+      ...(names.length
+        ? { metrics: Object.fromEntries(names.map((k) => [k, (sums.get(k) ?? 0) / (count || 1)])) }
+        : {}),
     };
   }
 

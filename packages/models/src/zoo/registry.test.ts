@@ -122,6 +122,7 @@ describe('createModel', () => {
       'mobilevit_xxs',
       'mobilevit_xs',
       'mobilevit_s',
+      'yolo_nano',
     ]);
   });
 

@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 
-const BENCHES = ['bench/gemm-conv.ts', 'bench/train-step.ts'];
+const BENCHES = ['bench/gemm-conv.ts', 'bench/train-step.ts', 'bench/train-throughput.ts'];
 const extra = process.argv.slice(2);
 let failed = 0;
 for (const file of BENCHES) {

@@ -58,12 +58,60 @@ export {
   type Preprocessing,
 } from './data/loader.js';
 export {
+  type ClassificationData,
+  DATASET_SPEC_FORMS,
+  type DatasetNormalization,
+  type DatasetSpec,
+  DatasetSpecError,
+  type DetectionData,
+  datasetNormalization,
+  formatDatasetSpec,
+  type LoadDatasetOptions,
+  type LoadedDataset,
+  loadDataset,
+  parseDatasetSpec,
+} from './data/spec.js';
+export {
   type DetectionTargets,
   SYNTHETIC_SHAPES,
   type SyntheticDetection,
   type SyntheticDetectionOptions,
   syntheticDetection,
 } from './data/synthetic-detection.js';
+// detect: YOLO decoding, NMS, COCO-style mAP, YOLOv5 loss and target assignment; the YOLO-nano detector
+export {
+  decodeYolo,
+  type YoloHeadLayout,
+} from './detect/decode.js';
+export {
+  type AssignOptions,
+  assignYoloTargets,
+  type YoloAssignment,
+  type YoloLossOptions,
+  type YoloLossResult,
+  yoloLoss,
+} from './detect/loss.js';
+export {
+  COCO_IOU_THRESHOLDS,
+  type GroundTruth,
+  type MapOptions,
+  type MapResult,
+  meanAveragePrecision,
+} from './detect/map.js';
+export {
+  decodeDetectionTargets,
+  encodeDetectionTargets,
+  type YoloMapMetricOptions,
+  yoloLossFn,
+  yoloMapMetric,
+} from './detect/metric.js';
+export {
+  batchedNms,
+  type Detections,
+  nms,
+  type PostprocessOptions,
+  yoloPostprocess,
+} from './detect/nms.js';
 // nn: the module system, layers, safetensors state dicts, module tracing
 export {
   AdaptiveAvgPool2d,
@@ -205,3 +253,19 @@ export {
   TransformerEncoder,
   type TransformerEncoderOptions,
 } from './zoo/transformer.js';
+export {
+  YOLO_STRIDES,
+  YOLOV5_ANCHORS,
+  type YoloBackbone,
+  YoloBottleneck,
+  YoloC3,
+  YoloConcat,
+  YoloConv,
+  YoloDetect,
+  YoloNano,
+  type YoloNanoOptions,
+  type YoloNanoZooOptions,
+  YoloSPPF,
+  YoloUpsample,
+  yoloNanoFromZoo,
+} from './zoo/yolo-nano.js';

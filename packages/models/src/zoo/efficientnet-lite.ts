@@ -168,6 +168,8 @@ export interface EfficientNetLiteOptions {
   readonly width?: number;
   /** Input resolution, an integer >= 32 (default: the variant's, 224–300). Recorded for `inputShape`. */
   readonly resolution?: number;
+  /** Input image channels (default 3, RGB; 1 for grayscale such as Fashion-MNIST). */
+  readonly inChannels?: number;
   /** Classifier outputs (default 1000). */
   readonly numClasses?: number;
   /** Dropout before the classifier (default: the variant's, 0.2 or 0.3). */
@@ -235,7 +237,7 @@ export class EfficientNetLite extends Module {
     this.features = this.registerModule(
       'features',
       new Sequential(
-        convBNActivation(3, 32, { stride: 2, activation: 'relu6', ...BN }),
+        convBNActivation(opts.inChannels ?? 3, 32, { stride: 2, activation: 'relu6', ...BN }),
         ...stages.map((blocks) => new Sequential(...blocks.map((cnf) => new MBConvLite(cnf)))),
         convBNActivation(lastIn, 1280, { kernel: 1, activation: 'relu6', ...BN }),
       ),

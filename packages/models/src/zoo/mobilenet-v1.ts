@@ -74,6 +74,8 @@ export interface MobileNetV1Options {
   readonly width?: number;
   /** Input resolution: a multiple of 32, at least 32 (default 224; the paper's are 128, 160, 192, 224). */
   readonly resolution?: number;
+  /** Input image channels (default 3, RGB; 1 for grayscale such as Fashion-MNIST). */
+  readonly inChannels?: number;
   /** Classifier outputs (default 1000). */
   readonly numClasses?: number;
   /** Dropout before the classifier (default 0.001, TF-slim's `dropout_keep_prob = 0.999`). */
@@ -132,7 +134,9 @@ export class MobileNetV1 extends Module {
     this.resolution = resolution;
     this.numClasses = numClasses;
     let input = mobileNetV1Channels(32, width);
-    const features: Module[] = [convBNActivation(3, input, { stride: 2, activation: 'relu6', ...BN })];
+    const features: Module[] = [
+      convBNActivation(opts.inChannels ?? 3, input, { stride: 2, activation: 'relu6', ...BN }),
+    ];
     for (const [c, s] of LAYERS) {
       const output = mobileNetV1Channels(c, width);
       features.push(depthwiseSeparable(input, output, s));

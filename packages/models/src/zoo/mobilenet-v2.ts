@@ -58,6 +58,8 @@ export interface MobileNetV2Options {
   readonly width?: number;
   /** Input resolution: a multiple of 32, at least 32 (default 224). Recorded for `inputShape`. */
   readonly resolution?: number;
+  /** Input image channels (default 3, RGB; 1 for grayscale such as Fashion-MNIST). */
+  readonly inChannels?: number;
   /** Classifier outputs (default 1000). */
   readonly numClasses?: number;
   /** Dropout before the classifier Linear (default 0.2). */
@@ -117,7 +119,9 @@ export class MobileNetV2 extends Module {
     this.numClasses = numClasses;
     let input = makeDivisible(32 * width, 8);
     this.lastChannel = makeDivisible(1280 * Math.max(1.0, width), 8);
-    const features: Module[] = [convBNActivation(3, input, { stride: 2, activation: 'relu6' })];
+    const features: Module[] = [
+      convBNActivation(opts.inChannels ?? 3, input, { stride: 2, activation: 'relu6' }),
+    ];
     for (const [t, c, n, s] of SETTING) {
       const output = makeDivisible(c * width, 8);
       for (let i = 0; i < n; i++) {

@@ -98,6 +98,8 @@ export interface MobileNetV3Options {
   readonly width?: number;
   /** Input resolution: a multiple of 32, at least 32 (default 224). Recorded for `inputShape`. */
   readonly resolution?: number;
+  /** Input image channels (default 3, RGB; 1 for grayscale such as Fashion-MNIST). */
+  readonly inChannels?: number;
   /** Classifier outputs (default 1000). */
   readonly numClasses?: number;
   /** Dropout before the last Linear (default 0.2). */
@@ -255,7 +257,7 @@ export class MobileNetV3 extends Module {
     this.features = this.registerModule(
       'features',
       new Sequential(
-        convBNActivation(3, first, { stride: 2, activation: act, ...BN }),
+        convBNActivation(opts.inChannels ?? 3, first, { stride: 2, activation: act, ...BN }),
         ...setting.map((cnf) => new InvertedResidualV3(cnf)),
         convBNActivation(lastIn, lastOut, { kernel: 1, activation: act, ...BN }),
       ),

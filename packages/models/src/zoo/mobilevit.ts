@@ -286,6 +286,8 @@ export function mobileViTConfig(arch: MobileViTArch): MobileViTConfig {
 export interface MobileViTOptions {
   /** Input resolution: a multiple of 64, at least 64 (default 256). Recorded for `inputShape`. */
   readonly resolution?: number;
+  /** Input image channels (default 3, RGB; 1 for grayscale such as Fashion-MNIST). */
+  readonly inChannels?: number;
   /** Classifier outputs (default 1000). */
   readonly numClasses?: number;
   /** Dropout before the classifier Linear (default 0.1, as ml-cvnets `cls_dropout`). */
@@ -350,7 +352,7 @@ export class MobileViT extends Module {
     this.config = cfg;
     this.resolution = resolution;
     this.numClasses = numClasses;
-    this.conv1 = this.registerModule('conv_1', new ConvLayer(3, 16, 3, { stride: 2 }));
+    this.conv1 = this.registerModule('conv_1', new ConvLayer(opts.inChannels ?? 3, 16, 3, { stride: 2 }));
     const [c1, c2, c3, c4, c5] = cfg.channels;
     const t = cfg.expansion;
     const stages: Sequential[] = [

@@ -7,6 +7,7 @@ import { MobileNetV1 } from './mobilenet-v1.js';
 import { MobileNetV2 } from './mobilenet-v2.js';
 import { MobileNetV3 } from './mobilenet-v3.js';
 import { MobileViT, type MobileViTArch } from './mobilevit.js';
+import { yoloNanoFromZoo } from './yolo-nano.js';
 
 /** Options of {@link createModel} and {@link modelInfo}; each family documents its defaults and ranges. */
 export interface CreateModelOptions {
@@ -22,12 +23,19 @@ export interface CreateModelOptions {
   readonly resolution?: number;
   /** Classifier outputs (default 1000). */
   readonly numClasses?: number;
+  /**
+   * Input image channels, a positive integer (default 3, RGB; 1 for grayscale data such as Fashion-MNIST).
+   * Threaded to the stem convolution of the MobileNet, EfficientNet-Lite and MobileViT families.
+   */
+  readonly inChannels?: number;
   /** Dropout before the last Linear (default 0.2; MobileNetV1 0.001; EfficientNet-Lite2–4 0.3). */
   readonly dropout?: number;
   /** MobileNetV3 only: halve the last stage's channels (torchvision `reduced_tail`). */
   readonly reducedTail?: boolean;
   /** MobileNetV3 only: dilation 2 instead of stride 2 in the last stage (torchvision `dilated`). */
   readonly dilated?: boolean;
+  /** yolo_nano only: backbone (default 'cspdarknet'). */
+  readonly backbone?: 'cspdarknet' | 'mobilenet_v2' | 'mobilenet_v3_small';
 }
 
 /** What every zoo model exposes besides the {@link Module} API. */
@@ -127,6 +135,13 @@ export const ZOO = {
   mobilevit_xxs: mobilevit('xxs'),
   mobilevit_xs: mobilevit('xs'),
   mobilevit_s: mobilevit('s'),
+  yolo_nano: {
+    family: 'yolo',
+    description:
+      "YOLO-nano: YOLOv5n detector (Ultralytics v6.0, depth 0.33, width 0.25); raw [N, rows, 5 + nc] output; resolution: multiple of 32, default 640; options.backbone: 'cspdarknet' | 'mobilenet_v2' | 'mobilenet_v3_small'",
+    build: (o: CreateModelOptions) => yoloNanoFromZoo(o),
+    macs: 'trace',
+  },
 } as const satisfies Record<string, ZooEntry>;
 
 /** A model name of the zoo. */
@@ -148,7 +163,7 @@ export interface ModelInfo {
   readonly params: number;
   /** Multiply-accumulates of one image at `inputShape` (convolutions and matrix products). */
   readonly macs: number;
-  /** The input shape `[1, 3, resolution, resolution]`. */
+  /** The input shape `[1, inChannels, resolution, resolution]`. */
   readonly inputShape: [number, number, number, number];
   /** Width multiplier (or EfficientNet-Lite width coefficient). */
   readonly width: number;
@@ -181,7 +196,11 @@ export function isModelName(name: unknown): name is ModelName {
   return typeof name === 'string' && Object.hasOwn(ZOO, name);
 }
 
-function entry(name: ModelName, op: string): ZooEntry {
+function entry(name: ModelName, op: string, opts: CreateModelOptions = {}): ZooEntry {
+  const c = opts?.inChannels;
+  if (c !== undefined && (!Number.isInteger(c) || c < 1)) {
+    throw new InvalidArgumentError(`${op}: 'inChannels' must be a positive integer, got ${String(c)}`);
+  }
   if (!isModelName(name)) {
     throw new InvalidArgumentError(
       `${op}: unknown model '${String(name)}'; valid names: ${MODEL_NAMES.join(', ')}`,
@@ -198,7 +217,7 @@ function entry(name: ModelName, op: string): ZooEntry {
  * @param opts - width, resolution, classes, dropout, and for MobileNetV3 reducedTail / dilated
  * @returns the model
  * @throws {InvalidArgumentError} on an unknown name (the message lists the valid names), a bad width /
- *   resolution / class count / dropout, or a MobileNetV3-only option given for another family
+ *   resolution / class count / dropout / inChannels, or a MobileNetV3-only option given for another family
  * @example
  * ```ts
  * const model = createModel('mobilenet_v3_small', { width: 0.5, resolution: 96, numClasses: 10 });
@@ -209,7 +228,7 @@ export function createModel<N extends ModelName>(
   name: N,
   opts: CreateModelOptions = {},
 ): ReturnType<(typeof ZOO)[N]['build']> {
-  return entry(name, 'createModel').build(opts) as ReturnType<(typeof ZOO)[N]['build']>;
+  return entry(name, 'createModel', opts).build(opts) as ReturnType<(typeof ZOO)[N]['build']>;
 }
 
 /**
@@ -226,10 +245,10 @@ export function createModel<N extends ModelName>(
  * ```
  */
 export function modelInfo(name: ModelName, opts: CreateModelOptions = {}): ModelInfo {
-  const e = entry(name, 'modelInfo');
+  const e = entry(name, 'modelInfo', opts);
   const model = e.build(opts).eval();
   const { width, resolution } = model;
-  const inputShape: [number, number, number, number] = [1, 3, resolution, resolution];
+  const inputShape: [number, number, number, number] = [1, opts.inChannels ?? 3, resolution, resolution];
   const base = { name, family: e.family, params: model.numParameters(), inputShape, width, resolution };
   if (e.macs === 'chain') {
     const macs = chainMacs(model, resolution);

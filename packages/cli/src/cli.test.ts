@@ -8,33 +8,18 @@ import type { Backend } from '@tinyvision/tensor';
 import { registerBackend } from '@tinyvision/tensor';
 import { resetRegistry } from '@tinyvision/tensor/internal';
 import { afterEach, describe, expect, it } from 'vitest';
+import { capture } from './__fixtures__/capture.js';
 import {
   collectDoctorReport,
   type DoctorReport,
   formatDoctorReport,
   runDoctor,
 } from './commands/doctor-report.js';
-import type { CliIO } from './io.js';
 import { main } from './program.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgVersion = (JSON.parse(readFileSync(join(here, '../package.json'), 'utf8')) as { version: string })
   .version;
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 afterEach(() => resetRegistry());
 

@@ -7,15 +7,9 @@ import { conv2d, randn, registerBackend, relu, trace, useBackend } from '@tinyvi
 import { resetRegistry } from '@tinyvision/tensor/internal';
 import { saveTvm } from '@tinyvision/tensor/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../io.js';
+import { capture } from '../__fixtures__/capture.js';
 import { main } from '../program.js';
 import type { BenchReport } from './bench.js';
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return { out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tv-bench-'));
 const tvm = join(dir, 'tiny.tvm');

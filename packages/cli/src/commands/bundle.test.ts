@@ -15,25 +15,10 @@ import {
   trace,
 } from '@tinyvision/tensor';
 import { describe, expect, it } from 'vitest';
-import type { CliIO } from '../io.js';
+import { capture } from '../__fixtures__/capture.js';
 import { main } from '../program.js';
 
 registerBackend(cpu());
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const io = capture();

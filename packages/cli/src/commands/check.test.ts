@@ -1,22 +1,7 @@
 import { resetRegistry } from '@tinyvision/tensor/internal';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliIO } from '../io.js';
+import { capture } from '../__fixtures__/capture.js';
 import { main } from '../program.js';
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 afterEach(() => resetRegistry());
 

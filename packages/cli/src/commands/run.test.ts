@@ -18,23 +18,8 @@ import {
 import { resetRegistry } from '@tinyvision/tensor/internal';
 import { saveTvm } from '@tinyvision/tensor/node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../io.js';
+import { capture } from '../__fixtures__/capture.js';
 import { main } from '../program.js';
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'tv-cli-run-'));
 let expected: Float32Array;

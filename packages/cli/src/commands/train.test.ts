@@ -4,23 +4,8 @@ import { join } from 'node:path';
 import { resetRegistry } from '@tinyvision/tensor/internal';
 import { PNG } from 'pngjs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { CliIO } from '../io.js';
+import { capture } from '../__fixtures__/capture.js';
 import { main } from '../program.js';
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 const root = mkdtempSync(join(tmpdir(), 'tv-cli-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -6,25 +6,10 @@ import { promisify } from 'node:util';
 import { MODEL_NAMES } from '@tinyvision/models';
 import { resetRegistry } from '@tinyvision/tensor/internal';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CliIO } from '../io.js';
+import { capture } from '../__fixtures__/capture.js';
 import { main } from '../program.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-function capture(): CliIO & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => {
-      out += t;
-    },
-    err: (t) => {
-      err += t;
-    },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
 
 afterEach(() => resetRegistry());
 

@@ -56,13 +56,31 @@ describe('tinyvision export / info (in-process)', () => {
     expect(d.inputs[0].shape.slice(1)).toEqual([3, 32, 32]);
   }, 60_000);
 
+  it('exports Core ML .mlmodel (int8 weights) and .mlpackage files that validate', async () => {
+    const { validateCoreML } = await import('@tinyvision/export');
+    const { loadMLPackage } = await import('@tinyvision/export/node');
+    const ml = join(dir, 'm.mlmodel');
+    const io = capture();
+    expect(
+      await main(['export', ...zoo, '--format', 'coreml', '--quant', 'int8', '-o', ml], io),
+      io.stderr(),
+    ).toBe(0);
+    const v = validateCoreML(readFileSync(ml));
+    expect(v.issues).toEqual([]);
+    expect(v.modelType).toBe('neuralNetwork');
+    const pkg = join(dir, 'm.mlpackage');
+    expect(await main(['export', ...zoo, '--format', 'mlpackage', '-o', pkg], capture())).toBe(0);
+    const g = await loadMLPackage(pkg);
+    expect(g.values.get(g.outputs[0] as string)?.shape).toEqual([1, 7]);
+  }, 60_000);
+
   it('reports bad arguments and files with exit code 1', async () => {
     const io = capture();
     expect(await main(['export', 'nope', '--format', 'tflite', '-o', join(dir, 'x.tflite')], io)).toBe(1);
     expect(io.stderr()).toMatch(/neither a \.tvm file nor a zoo model/);
     const bad = capture();
-    expect(await main(['export', ...zoo, '--format', 'coreml', '-o', join(dir, 'x')], bad)).toBe(1);
-    expect(bad.stderr()).toMatch(/--format must be one of tflite, onnx/);
+    expect(await main(['export', ...zoo, '--format', 'caffe', '-o', join(dir, 'x')], bad)).toBe(1);
+    expect(bad.stderr()).toMatch(/--format must be one of tflite, onnx, coreml, mlpackage/);
     const q = capture();
     expect(
       await main(['export', ...zoo, '--format', 'tflite', '--quant', 'int4', '-o', join(dir, 'x')], q),

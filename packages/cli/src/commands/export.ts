@@ -13,7 +13,7 @@ interface ExportFlags {
   readonly layout: string;
 }
 
-const FORMATS = ['tflite', 'onnx'];
+const FORMATS = ['tflite', 'onnx', 'coreml', 'mlpackage'];
 const QUANTS = ['none', 'fp16', 'int8'];
 
 function num(v: string | undefined): number | undefined {
@@ -106,7 +106,7 @@ async function report(io: CliIO, setExit: (code: number) => void, cmd: string, e
 }
 
 /**
- * Adds `export <model> --format tflite|onnx [--quant none|fp16|int8] [--opset N] -o PATH` (model: a `.tvm` file or
+ * Adds `export <model> --format tflite|onnx|coreml|mlpackage [--quant none|fp16|int8] [--opset N] -o PATH` (model: a `.tvm` file or
  * a zoo name with `--width/--resolution/--num-classes`) and `info <file> [--json]` (operators, parameters,
  * size, inputs/outputs, metadata of a `.tflite`, `.onnx` or `.tvm` file). TFLite `--quant int8` writes
  * dynamic-range int8 weights for a float graph, full-integer int8 for a QDQ `.tvm` graph.
@@ -119,9 +119,9 @@ async function report(io: CliIO, setExit: (code: number) => void, cmd: string, e
 export function addExportCommand(program: Command, io: CliIO, setExit: (code: number) => void): Command {
   program
     .command('export')
-    .description('export a .tvm graph or a zoo model to TFLite or ONNX')
+    .description('export a .tvm graph or a zoo model to TFLite, ONNX or Core ML (.mlmodel / .mlpackage)')
     .argument('<model>', 'a .tvm file or a zoo model name')
-    .requiredOption('--format <format>', 'tflite or onnx')
+    .requiredOption('--format <format>', 'tflite, onnx, coreml (.mlmodel) or mlpackage')
     .option('--quant <mode>', 'none, fp16 or int8', 'none')
     .option('--opset <n>', 'ONNX opset (13-17)')
     .requiredOption('-o, --output <path>', 'output file')
@@ -147,6 +147,11 @@ export function addExportCommand(program: Command, io: CliIO, setExit: (code: nu
           if (o.opset !== undefined) throw new InvalidArgumentError('--opset applies to --format onnx only');
           const quantization = o.quant === 'int8' ? 'dynamic' : (o.quant as 'none' | 'fp16');
           await node.saveTflite(o.output, graph, { quantization, layout: o.layout });
+        } else if (o.format === 'coreml' || o.format === 'mlpackage') {
+          if (o.opset !== undefined) throw new InvalidArgumentError('--opset applies to --format onnx only');
+          const weights = o.quant === 'int8' ? 'int8' : o.quant === 'fp16' ? 'float16' : 'float32';
+          if (o.format === 'coreml') await node.saveCoreML(o.output, graph, { weights });
+          else await node.saveMLPackage(o.output, graph, { weights });
         } else {
           if (o.quant === 'int8') {
             throw new InvalidArgumentError(

@@ -35,6 +35,17 @@ async function nodeGpu(): Promise<GPU | undefined> {
     for (const [k, v] of Object.entries(mod.globals)) {
       if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
     }
+    // Without XDG_RUNTIME_DIR the Vulkan loader's window-system code prints an error line to *stdout* on headless
+    // machines, which corrupts machine-readable output (`tinyvision doctor --json`): point it at a private dir.
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    if (env && !env.XDG_RUNTIME_DIR) {
+      const [{ mkdtempSync }, { tmpdir }, { join }] = await Promise.all([
+        import(/* @vite-ignore */ 'node:fs' as string) as Promise<typeof import('node:fs')>,
+        import(/* @vite-ignore */ 'node:os' as string) as Promise<typeof import('node:os')>,
+        import(/* @vite-ignore */ 'node:path' as string) as Promise<typeof import('node:path')>,
+      ]);
+      env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'tinyvision-xdg-'));
+    }
     return mod.create([]);
   } catch {
     return undefined;

@@ -39,11 +39,13 @@ async function nodeGpu(): Promise<GPU | undefined> {
     // machines, which corrupts machine-readable output (`tinyvision doctor --json`): point it at a private dir.
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
     if (env && !env.XDG_RUNTIME_DIR) {
-      const [{ mkdtempSync }, { tmpdir }, { join }] = await Promise.all([
-        import(/* @vite-ignore */ 'node:fs' as string) as Promise<typeof import('node:fs')>,
-        import(/* @vite-ignore */ 'node:os' as string) as Promise<typeof import('node:os')>,
-        import(/* @vite-ignore */ 'node:path' as string) as Promise<typeof import('node:path')>,
-      ]);
+      // Module names in variables, as for 'webgpu' above: browser bundlers must not try to resolve them.
+      const [fsName, osName, pathName] = ['node:fs', 'node:os', 'node:path'];
+      const [{ mkdtempSync }, { tmpdir }, { join }] = (await Promise.all([
+        import(/* @vite-ignore */ fsName),
+        import(/* @vite-ignore */ osName),
+        import(/* @vite-ignore */ pathName),
+      ])) as [typeof import('node:fs'), typeof import('node:os'), typeof import('node:path')];
       env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'tinyvision-xdg-'));
     }
     return mod.create([]);

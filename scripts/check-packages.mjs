@@ -32,9 +32,13 @@ function run(cmd, args, cwd = root) {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { cwd, env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } });
     let out = '';
-    p.stdout.on('data', (d) => (out += d));
+    let stdout = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      stdout += d;
+    });
     p.stderr.on('data', (d) => (out += d));
-    p.on('close', (code) => resolve({ code, out }));
+    p.on('close', (code) => resolve({ code, out, stdout }));
   });
 }
 
@@ -129,7 +133,8 @@ await check('smoke: npm pack of @tinyvision/models ships the embedded dataset', 
 await check('smoke: built CLI (node packages/cli/dist/bin.js doctor --json)', async () => {
   const r = await run(process.execPath, [join(root, 'packages/cli/dist/bin.js'), 'doctor', '--json']);
   if (r.code !== 0) return r;
-  const report = JSON.parse(r.out);
+  // stdout only: native GPU drivers loaded by the webgpu plugin may print warnings on stderr.
+  const report = JSON.parse(r.stdout);
   const cpu = report.backends.find((b) => b.name === 'cpu');
   return cpu?.available && cpu.selfCheck?.ok ? r : { code: 1, out: r.out };
 });

@@ -392,7 +392,7 @@ export abstract class Module {
   }
 
   /**
-   * Registers `fn` to run before `forward` on every {@link Module.call}; it may return replacement inputs.
+   * Registers `fn` to run before `forward` on every {@link call}; it may return replacement inputs.
    * @param fn - the hook
    * @returns a handle whose `remove()` unregisters it
    * @example
@@ -408,7 +408,7 @@ export abstract class Module {
   }
 
   /**
-   * Registers `fn` to run after `forward` on every {@link Module.call}; it may return a replacement output.
+   * Registers `fn` to run after `forward` on every {@link call}; it may return a replacement output.
    * @param fn - the hook
    * @returns a handle whose `remove()` unregisters it
    * @example
